@@ -1,0 +1,288 @@
+"""Hybrid retrieval: dense (Chroma) + BM25, fused by reciprocal rank, with filters.
+
+`HybridRetriever` is the library object; `RoadmapRetriever` exposes it as a
+LangChain retriever for code that composes LangChain runnables.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from corpus.records import Chunk
+from index.embedders import Embedder
+from index.fusion import collapse_versions, reciprocal_rank_fusion
+from index.lexical import BM25Index
+from index.store import (
+    IndexMeta,
+    check_compatible,
+    chroma_client,
+    current_build_dir,
+    get_collection,
+    read_chunks,
+    read_meta,
+)
+from tutor.errors import IndexMissingError
+from tutor.settings import Settings
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Restrict results. A language "zh" matches "zh-Hans" and "zh-Hant"."""
+
+    languages: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    section: str | None = None  # case-insensitive substring of the section path
+
+    def accepts_language(self, chunk: Chunk) -> bool:
+        return not self.languages or any(
+            chunk.language == lang or chunk.language.startswith(lang + "-")
+            for lang in self.languages
+        )
+
+    def accepts(self, chunk: Chunk) -> bool:
+        if not self.accepts_language(chunk):
+            return False
+        if self.sources and chunk.source not in self.sources:
+            return False
+        return not (
+            self.section and self.section.lower() not in " > ".join(chunk.section).lower()
+        )
+
+    @property
+    def empty(self) -> bool:
+        return not (self.languages or self.sources or self.section)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    chunk: Chunk
+    score: float  # fused score (RRF), or the single retriever's score in dense/bm25 mode
+    rank: int
+    dense_score: float | None = None  # cosine similarity of query and passage
+    bm25_score: float | None = None
+    versions: tuple[Chunk, ...] = ()  # the same passage in other languages
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.chunk
+        return {
+            "rank": self.rank,
+            "id": c.id,
+            "text": c.text,
+            "source": c.source,
+            "section": list(c.section),
+            "start": c.start,
+            "end": c.end,
+            "language": c.language,
+            "kind": c.kind,
+            "score": round(self.score, 6),
+            "dense_score": None if self.dense_score is None else round(self.dense_score, 4),
+            "bm25_score": None if self.bm25_score is None else round(self.bm25_score, 4),
+            "versions": [
+                {
+                    "id": v.id,
+                    "source": v.source,
+                    "language": v.language,
+                    "start": v.start,
+                    "end": v.end,
+                    "text": v.text,
+                }
+                for v in self.versions
+            ],
+        }
+
+
+@dataclass
+class _Loaded:
+    build: Path
+    meta: IndexMeta
+    chunks: dict[str, Chunk]
+    order: list[Chunk]
+    bm25: BM25Index
+    collection: Any
+
+
+class HybridRetriever:
+    """Cheap constructor; `warm_up()` loads the current build; `search()` answers."""
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._loaded: _Loaded | None = None
+        self._lock = threading.Lock()
+        self._client: Any = None
+
+    def warm_up(self) -> None:
+        self._current()
+
+    @property
+    def meta(self) -> IndexMeta:
+        return self._current().meta
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self._current().order
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        return self._current().chunks.get(chunk_id)
+
+    def _current(self) -> _Loaded:
+        """The loaded build, reloaded when another process swapped in a new one."""
+        build = current_build_dir(self.settings)
+        if build is None:
+            raise IndexMissingError(
+                f"no index in {self.settings.index_dir}: run `tutor index build` to build it"
+            )
+        with self._lock:
+            if self._loaded is None or self._loaded.build != build:
+                meta = read_meta(self.settings)
+                check_compatible(meta, self.settings, self.embedder)
+                order = read_chunks(build)
+                if self._client is None:
+                    self._client = chroma_client(self.settings)
+                self._loaded = _Loaded(
+                    build=build,
+                    meta=meta,
+                    chunks={c.id: c for c in order},
+                    order=order,
+                    bm25=BM25Index.load(build / "bm25"),
+                    collection=get_collection(self._client, meta.collection, self.embedder),
+                )
+            return self._loaded
+
+    def _dense(
+        self, loaded: _Loaded, query: str, n: int, filters: SearchFilters
+    ) -> list[tuple[str, float]]:
+        if not loaded.order:
+            return []
+        qvec = self.embedder.embed_queries([query])[0]
+        where: dict[str, Any] | None = None
+        clauses: list[dict[str, Any]] = []
+        if filters.sources:
+            clauses.append({"source": {"$in": list(filters.sources)}})
+        if filters.languages:
+            langs = sorted({c.language for c in loaded.order if filters.accepts_language(c)})
+            clauses.append({"language": {"$in": langs or ["\u2205"]}})
+        if len(clauses) == 1:
+            where = clauses[0]
+        elif clauses:
+            where = {"$and": clauses}
+        # Section filters are applied after the query: over-fetch to make room for them.
+        fetch = min(len(loaded.order), n * (5 if filters.section else 1))
+        res = loaded.collection.query(
+            query_embeddings=[qvec], n_results=fetch, where=where, include=["distances"]
+        )
+        out = []
+        for cid, dist in zip(res["ids"][0], res["distances"][0], strict=True):
+            chunk = loaded.chunks.get(cid)
+            if chunk is not None and filters.accepts(chunk):
+                out.append((cid, 1.0 - float(dist)))
+        return out[:n]
+
+    def _bm25(
+        self, loaded: _Loaded, query: str, n: int, filters: SearchFilters
+    ) -> list[tuple[str, float]]:
+        mask = None
+        if not filters.empty:
+            mask = np.array([filters.accepts(loaded.chunks[i]) for i in loaded.bm25.ids])
+        return loaded.bm25.search(query, n, allowed=mask)
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: SearchFilters | None = None,
+        mode: Mode | None = None,
+        collapse: bool = True,
+    ) -> list[SearchHit]:
+        """Top-k passages for `query`, versions of one passage grouped under the best one."""
+        loaded = self._current()
+        k = k or self.settings.retrieval.k
+        filters = filters or SearchFilters()
+        mode = mode or self.settings.retrieval.mode
+        n = max(self.settings.retrieval.candidates, k * 3)
+        dense = self._dense(loaded, query, n, filters) if mode != "bm25" else []
+        lexical = self._bm25(loaded, query, n, filters) if mode != "dense" else []
+        dense_of = dict(dense)
+        bm25_of = dict(lexical)
+        if mode == "hybrid":
+            fused = reciprocal_rank_fusion(
+                [[i for i, _ in dense], [i for i, _ in lexical]],
+                weights=[self.settings.retrieval.dense_weight, self.settings.retrieval.bm25_weight],
+                k=self.settings.retrieval.rrf_k,
+            )
+        else:
+            fused = dense if mode == "dense" else lexical
+        score_of = dict(fused)
+        ranked = [i for i, _ in fused]
+        groups = (
+            collapse_versions(ranked, {i: loaded.chunks[i].parallel_id for i in ranked})
+            if collapse
+            else [(i, []) for i in ranked]
+        )
+        hits = []
+        for rank, (cid, others) in enumerate(groups[:k], start=1):
+            hits.append(
+                SearchHit(
+                    chunk=loaded.chunks[cid],
+                    score=score_of[cid],
+                    rank=rank,
+                    dense_score=dense_of.get(cid),
+                    bm25_score=bm25_of.get(cid),
+                    versions=tuple(loaded.chunks[o] for o in others),
+                )
+            )
+        return hits
+
+    def best_similarity(self, query: str) -> float:
+        """Highest cosine similarity of any passage to the query (relevance gate)."""
+        loaded = self._current()
+        top = self._dense(loaded, query, 1, SearchFilters())
+        return top[0][1] if top else 0.0
+
+
+def hits_to_documents(hits: Sequence[SearchHit]) -> list[Document]:
+    return [
+        Document(
+            id=h.chunk.id,
+            page_content=h.chunk.text,
+            metadata={
+                "id": h.chunk.id,
+                "source": h.chunk.source,
+                "section": " > ".join(h.chunk.section),
+                "start": h.chunk.start,
+                "end": h.chunk.end,
+                "language": h.chunk.language,
+                "score": h.score,
+                "dense_score": h.dense_score,
+                "bm25_score": h.bm25_score,
+            },
+        )
+        for h in hits
+    ]
+
+
+class RoadmapRetriever(BaseRetriever):
+    """The hybrid retriever as a LangChain `BaseRetriever`."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    retriever: HybridRetriever
+    k: int = 5
+    filters: SearchFilters | None = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return hits_to_documents(self.retriever.search(query, k=self.k, filters=self.filters))

