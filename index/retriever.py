@@ -162,11 +162,16 @@ class HybridRetriever:
             return self._loaded
 
     def _dense(
-        self, loaded: _Loaded, query: str, n: int, filters: SearchFilters
+        self,
+        loaded: _Loaded,
+        query: str,
+        n: int,
+        filters: SearchFilters,
+        query_vector: np.ndarray | None = None,
     ) -> list[tuple[str, float]]:
         if not loaded.order:
             return []
-        qvec = self.embedder.embed_queries([query])[0]
+        qvec = query_vector if query_vector is not None else self.embedder.embed_queries([query])[0]
         where: dict[str, Any] | None = None
         clauses: list[dict[str, Any]] = []
         if filters.sources:
@@ -205,14 +210,18 @@ class HybridRetriever:
         filters: SearchFilters | None = None,
         mode: Mode | None = None,
         collapse: bool = True,
+        query_vector: np.ndarray | None = None,
     ) -> list[SearchHit]:
-        """Top-k passages for `query`, versions of one passage grouped under the best one."""
+        """Top-k passages for `query`, versions of one passage grouped under the best one.
+
+        `query_vector` skips embedding the query (benchmarks, repeated queries).
+        """
         loaded = self._current()
         k = k or self.settings.retrieval.k
         filters = filters or SearchFilters()
         mode = mode or self.settings.retrieval.mode
         n = max(self.settings.retrieval.candidates, k * 3)
-        dense = self._dense(loaded, query, n, filters) if mode != "bm25" else []
+        dense = self._dense(loaded, query, n, filters, query_vector) if mode != "bm25" else []
         lexical = self._bm25(loaded, query, n, filters) if mode != "dense" else []
         dense_of = dict(dense)
         bm25_of = dict(lexical)

@@ -110,6 +110,7 @@ def chroma_client(settings: Settings) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
+    _register_with_chroma()
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     url = settings.index.chroma_url
     if url:
@@ -132,16 +133,23 @@ class PrecomputedEmbeddings:
 
     We always pass vectors explicitly; giving Chroma this function too guarantees
     it never instantiates its default one (which would try to download a model).
+    Chroma rebuilds it from the collection's config when it lists collections; that
+    copy has no embedder and refuses to embed.
     """
 
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: Embedder | None) -> None:
         self._embedder = embedder
 
+    def _require(self) -> Embedder:
+        if self._embedder is None:
+            raise IndexMismatchError("open the collection through index.store.get_collection")
+        return self._embedder
+
     def __call__(self, input: list[str]) -> list[np.ndarray]:
-        return list(self._embedder.embed_passages(list(input)))
+        return list(self._require().embed_passages(list(input)))
 
     def embed_query(self, input: list[str]) -> list[np.ndarray]:
-        return list(self._embedder.embed_queries(list(input)))
+        return list(self._require().embed_queries(list(input)))
 
     @staticmethod
     def name() -> str:
@@ -160,8 +168,15 @@ class PrecomputedEmbeddings:
         return {}
 
     @staticmethod
-    def build_from_config(config: dict[str, Any]) -> Any:
-        raise NotImplementedError("the tutor always passes its embedder explicitly")
+    def build_from_config(config: dict[str, Any]) -> PrecomputedEmbeddings:
+        return PrecomputedEmbeddings(None)
+
+
+def _register_with_chroma() -> None:
+    from chromadb.utils.embedding_functions import register_embedding_function
+
+    with contextlib.suppress(ValueError):  # already registered in this process
+        register_embedding_function(PrecomputedEmbeddings)
 
 
 def get_collection(client: Any, name: str, embedder: Embedder) -> Any:

