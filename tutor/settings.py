@@ -114,6 +114,11 @@ class LLMSettings(_Section):
     threads: int = Field(default=2, ge=1, description="CPU threads of the embedded server.")
     timeout_s: float = Field(default=120.0, gt=0, description="Longest wait for one completion.")
     connect_timeout_s: float = Field(default=3.0, gt=0, description="Longest wait to connect.")
+    startup_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Longest wait for the embedded server to load its model and answer /health.",
+    )
     temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int = Field(default=320, ge=16, description="Longest answer, in tokens.")
 
@@ -145,6 +150,37 @@ class EvalSettings(_Section):
         default=None, description="Endpoint of the judge model; unset uses the tutor's model."
     )
     judge_model: str | None = Field(default=None, description="Judge model name; unset: the tutor's.")
+    eval_set: Path = Field(
+        default=REPO_ROOT / "evals" / "faithfulness.jsonl",
+        description="The faithfulness eval set (JSONL, schema in evals/README.md).",
+    )
+    retrieval_set: Path = Field(
+        default=REPO_ROOT / "evals" / "retrieval.jsonl",
+        description="The labelled retrieval set (JSONL, schema in evals/README.md).",
+    )
+
+
+class GradingSettings(_Section):
+    rubrics_dir: Path = Field(
+        default=REPO_ROOT / "evals" / "rubrics",
+        description="Reviewable rubric files, one per self-check question; teachers may edit them.",
+    )
+    max_answer_chars: int = Field(
+        default=4000, ge=100, description="Longer learner answers are cut to this (and told so)."
+    )
+    profile: str = Field(default="default", description="Learner profile used when none is given.")
+
+
+class PapersSettings(_Section):
+    arxiv_base_url: str = Field(
+        default="https://export.arxiv.org",
+        description="Host arXiv PDFs are fetched from (arXiv asks robots to use export.arxiv.org).",
+    )
+    min_interval_s: float = Field(
+        default=3.0, ge=0, description="Pause between requests to one host (arXiv's rate limit)."
+    )
+    timeout_s: float = Field(default=60.0, gt=0, description="Longest wait for one download.")
+    max_bytes: int = Field(default=50_000_000, gt=0, description="Largest download accepted.")
 
 
 class UISettings(_Section):
@@ -161,6 +197,8 @@ class Settings(_Section):
     llm: LLMSettings = Field(default_factory=LLMSettings, description="The answering model.")
     agent: AgentSettings = Field(default_factory=AgentSettings, description="The tutor agent.")
     evals: EvalSettings = Field(default_factory=EvalSettings, description="Evals and the judge.")
+    grading: GradingSettings = Field(default_factory=GradingSettings, description="Grading.")
+    papers: PapersSettings = Field(default_factory=PapersSettings, description="Paper library.")
     ui: UISettings = Field(default_factory=UISettings, description="The Gradio app.")
 
     @property
@@ -170,6 +208,18 @@ class Settings(_Section):
     @property
     def cache_dir(self) -> Path:
         return self.index.data_dir / "cache"
+
+    @property
+    def learner_db(self) -> Path:
+        return self.index.data_dir / "learners.sqlite"
+
+    @property
+    def eval_runs_dir(self) -> Path:
+        return self.index.data_dir / "eval-runs"
+
+    @property
+    def papers_dir(self) -> Path:
+        return self.index.data_dir / "papers"
 
 
 # Environment variable -> dotted settings field. The only place env vars are read.
