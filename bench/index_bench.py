@@ -48,7 +48,7 @@ QUERIES = [
 
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def _summary(ms: list[float]) -> dict[str, float]:
@@ -125,9 +125,7 @@ def bench_query(sizes: list[int], n_queries: int) -> dict[str, object]:
             retriever.warm_up()
             queries = [QUERIES[i % len(QUERIES)] for i in range(n_queries)]
             qvecs = {q: embedder.embed_queries([q])[0] for q in QUERIES}
-            collection = get_collection(
-                retriever._client, read_meta(settings).collection, embedder
-            )
+            collection = get_collection(retriever._client, read_meta(settings).collection, embedder)
             ours, ours_no_embed, raw = [], [], []
             for q in queries:  # interleaved so noise hits all three alike
                 t = time.perf_counter()
@@ -160,10 +158,7 @@ def main() -> None:
     q.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     q.add_argument("--queries", type=int, default=50)
     args = parser.parse_args()
-    if args.what == "ingest":
-        result = bench_ingest()
-    else:
-        result = bench_query(args.sizes, args.queries)
+    result = bench_ingest() if args.what == "ingest" else bench_query(args.sizes, args.queries)
     print(json.dumps(result))
 
 

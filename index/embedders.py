@@ -100,9 +100,10 @@ class SentenceTransformerEmbedder:
     """Any sentence-transformers model stored in a local folder (never downloaded)."""
 
     def __init__(self, model_path: Path, batch_size: int = 16) -> None:
-        if not (model_path / "config.json").is_file() and not (
-            model_path / "modules.json"
-        ).is_file():
+        if (
+            not (model_path / "config.json").is_file()
+            and not (model_path / "modules.json").is_file()
+        ):
             raise EmbedderError(
                 f"{model_path} is not a sentence-transformers model folder "
                 "(no modules.json or config.json)"

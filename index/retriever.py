@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,9 +56,7 @@ class SearchFilters:
             return False
         if self.sources and chunk.source not in self.sources:
             return False
-        return not (
-            self.section and self.section.lower() not in " > ".join(chunk.section).lower()
-        )
+        return not (self.section and self.section.lower() not in " > ".join(chunk.section).lower())
 
     @property
     def empty(self) -> bool:
@@ -221,16 +219,27 @@ class HybridRetriever:
         filters = filters or SearchFilters()
         mode = mode or self.settings.retrieval.mode
         n = max(self.settings.retrieval.candidates, k * 3)
+        if mode != "bm25" and query_vector is None:
+            query_vector = self.embedder.embed_queries([query])[0]
         dense = self._dense(loaded, query, n, filters, query_vector) if mode != "bm25" else []
         lexical = self._bm25(loaded, query, n, filters) if mode != "dense" else []
         dense_of = dict(dense)
         bm25_of = dict(lexical)
         if mode == "hybrid":
-            fused = reciprocal_rank_fusion(
-                [[i for i, _ in dense], [i for i, _ in lexical]],
-                weights=[self.settings.retrieval.dense_weight, self.settings.retrieval.bm25_weight],
-                k=self.settings.retrieval.rrf_k,
-            )
+            rs = self.settings.retrieval
+            rankings = [[i for i, _ in dense], [i for i, _ in lexical]]
+            weights = [rs.dense_weight, rs.bm25_weight]
+            if rs.per_language_weight > 0:
+                # English passages dominate both rankings for an English question even when
+                # the answer sits in the Chinese or French notes: give each language's best
+                # passages a ranking of their own so they can compete.
+                for family in _language_families(loaded.order, filters):
+                    fam_filters = replace(filters, languages=(family,))
+                    ranked = self._dense(loaded, query, k, fam_filters, query_vector)
+                    dense_of.update((i, sc) for i, sc in ranked if i not in dense_of)
+                    rankings.append([i for i, _ in ranked])
+                    weights.append(rs.per_language_weight)
+            fused = reciprocal_rank_fusion(rankings, weights=weights, k=rs.rrf_k)
         else:
             fused = dense if mode == "dense" else lexical
         score_of = dict(fused)
@@ -259,6 +268,11 @@ class HybridRetriever:
         loaded = self._current()
         top = self._dense(loaded, query, 1, SearchFilters())
         return top[0][1] if top else 0.0
+
+
+def _language_families(chunks: Sequence[Chunk], filters: SearchFilters) -> list[str]:
+    """Language families present ("zh-Hans" and "zh-Hant" are both "zh")."""
+    return sorted({c.language.split("-")[0] for c in chunks if filters.accepts_language(c)})
 
 
 def hits_to_documents(hits: Sequence[SearchHit]) -> list[Document]:

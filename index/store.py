@@ -613,4 +613,3 @@ def ensure_index(
     if same_corpus and same_settings:
         return None
     return build_index(settings, embedder, progress)
-

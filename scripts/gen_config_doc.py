@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tutor.settings import ENV_VARS, Settings
+from tutor.settings import ENV_VARS, REPO_ROOT, Settings
 
 lines = [
     "# Configuration",
@@ -30,8 +30,8 @@ for section, sfield in Settings.model_fields.items():
     model = sfield.annotation
     for name, field in model.model_fields.items():
         value = getattr(getattr(defaults, section), name)
-        if section == "corpus" and name == "dir":
-            value = "<checkout>/corpus"
+        if isinstance(value, Path) and value.is_relative_to(REPO_ROOT):
+            value = "<checkout>/" + str(value.relative_to(REPO_ROOT))
         lines.append(f"| `{section}.{name}` | `{value}` | {field.description} |")
 lines += ["", "## Environment variables", "", "| variable | setting |", "| --- | --- |"]
 for var, dotted in ENV_VARS.items():

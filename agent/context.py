@@ -1,0 +1,71 @@
+"""Compact context: the part of each retrieved passage that bears on the question.
+
+Prompt tokens are the main cost of a CPU model (~80 tokens/s to read), so each
+source is cut to its best window of sentences before it enters the prompt, and
+its citation span is narrowed to that window.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from index.lexical import tokenize
+
+_SENTENCE = re.compile(r"[^\n.!?。！？]*(?:[.!?。！？]+|\n+|$)")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of sentences and lines in `text` (whitespace-only pieces dropped).
+
+    >>> sentence_spans("One. Two!\\nThree")
+    [(0, 4), (4, 9), (10, 15)]
+    """
+    spans = []
+    for m in _SENTENCE.finditer(text):
+        if m.group(0).strip():
+            spans.append((m.start(), m.end()))
+    return spans
+
+
+def best_window(
+    text: str,
+    query: str,
+    max_tokens: int,
+    count_tokens: Callable[[str], int],
+) -> tuple[int, int]:
+    """The run of consecutive sentences, within `max_tokens`, that covers most query words.
+
+    Ties go to the earliest window, since passages usually lead with their point.
+    Returns a span of `text`; the whole text when it already fits.
+
+    >>> words = lambda s: len(s.split())
+    >>> t = "Cats purr. GQA shares key heads. Dogs bark."
+    >>> t[slice(*best_window(t, "what does GQA share", 4, words))].strip()
+    'GQA shares key heads.'
+    """
+    if count_tokens(text) <= max_tokens:
+        return 0, len(text)
+    spans = sentence_spans(text)
+    if not spans:
+        return 0, len(text)
+    want = set(tokenize(query))
+    sizes = [count_tokens(text[s:e]) for s, e in spans]
+    hits = [len(want & set(tokenize(text[s:e]))) for s, e in spans]
+    best = (-1, 0, 0)  # (score, first, last)
+    for i in range(len(spans)):
+        total, score = 0, 0
+        for j in range(i, len(spans)):
+            total += sizes[j]
+            if total > max_tokens and j > i:
+                break
+            score += hits[j]
+            if score > best[0]:
+                best = (score, i, j)
+    _, first, last = best
+    start, end = spans[first][0], spans[last][1]
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

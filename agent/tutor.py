@@ -1,0 +1,375 @@
+"""The tutor: condense, retrieve, build a compact context, generate, check citations.
+
+The model writes the prose; the tutor decides what counts as supported. See
+`agent.citations` for how sentences are aligned with sources, and
+`decide_abstention` for when the tutor says the roadmap does not cover a question.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from agent import prompts
+from agent.citations import (
+    AlignedSentence,
+    align_sentences,
+    dense_support,
+    lexical_support,
+    parse_markers,
+    split_sentences,
+    support_score,
+    supported_ratio,
+)
+from agent.context import best_window
+from agent.llm.client import translate_llm_errors
+from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
+from index.embedders import Embedder
+from index.retriever import HybridRetriever, SearchFilters, SearchHit
+from tutor.errors import LLMResponseError
+from tutor.settings import Settings
+
+SentenceFn = Callable[[AnswerSentence], None]
+TokenFn = Callable[[str], None]
+
+_LINK = re.compile(r"\[([^\]\n]{3,200})\]\((https?://[^)\s]+)\)")
+
+
+@dataclass(frozen=True)
+class AbstentionDecision:
+    abstain: bool
+    reason: str | None
+
+
+def decide_abstention(
+    best_similarity: float,
+    min_relevance: float,
+    ratio: float | None = None,
+    min_supported_ratio: float = 0.5,
+) -> AbstentionDecision:
+    """Abstain when retrieval found nothing relevant, or the draft is mostly unsupported.
+
+    >>> decide_abstention(0.70, 0.80).reason
+    'nothing relevant retrieved'
+    >>> decide_abstention(0.90, 0.80, ratio=0.25).abstain
+    True
+    """
+    if best_similarity < min_relevance:
+        return AbstentionDecision(True, "nothing relevant retrieved")
+    if ratio is not None and ratio < min_supported_ratio:
+        return AbstentionDecision(True, "the draft answer is mostly unsupported")
+    return AbstentionDecision(False, None)
+
+
+def closest_topics(hits: Sequence[SearchHit], limit: int = 3) -> list[str]:
+    topics: list[str] = []
+    for h in hits:
+        section = h.chunk.section[-2:] if h.chunk.section else ()
+        label = " > ".join(section) if section else h.chunk.source
+        if label not in topics:
+            topics.append(label)
+    return topics[:limit]
+
+
+def select_context(
+    hits: Sequence[SearchHit],
+    question: str,
+    count_tokens: Callable[[str], int],
+    budget: int,
+    per_source: int,
+    original_text: Callable[[str], str | None] = lambda source: None,
+) -> list[Citation]:
+    """Number the best hits, each cut to its best window, until the token budget is spent.
+
+    A window's citation span is narrowed to the window when the window's text can be
+    found verbatim in the original document; otherwise it keeps the chunk's span.
+    """
+    out: list[Citation] = []
+    used = 0
+    for h in hits:
+        c = h.chunk
+        ws, we = best_window(c.text, question, per_source, count_tokens)
+        text = c.text[ws:we]
+        n_tok = count_tokens(text)
+        if out and used + n_tok > budget:
+            continue
+        used += n_tok
+        start, end = c.start, c.end
+        original = original_text(c.source)
+        if original is not None and (ws, we) != (0, len(c.text)):
+            at = original.find(text, c.start, c.end)
+            if at >= 0:
+                start, end = at, at + len(text)
+        out.append(
+            Citation(
+                n=len(out) + 1,
+                chunk_id=c.id,
+                source=c.source,
+                section=c.section,
+                start=start,
+                end=end,
+                text=text,
+                language=c.language,
+                score=h.score,
+                dense_score=h.dense_score,
+            )
+        )
+    return out
+
+
+def readings_from(hits: Sequence[SearchHit], limit: int = 8) -> list[Reading]:
+    """Links the English roadmap gives in the retrieved passages (or their versions)."""
+    seen: set[str] = set()
+    out: list[Reading] = []
+    for h in hits:
+        for c in (h.chunk, *h.versions):
+            if c.source != "roadmap-en.md":
+                continue
+            for title, url in _LINK.findall(c.text):
+                if url not in seen:
+                    seen.add(url)
+                    out.append(Reading(title=title, url=url, section=" > ".join(c.section)))
+    return out[:limit]
+
+
+class Tutor:
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: HybridRetriever,
+        chat_model: BaseChatModel,
+        embedder: Embedder,
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.chat_model = chat_model
+        self.embedder = embedder
+        # For error messages only: where the chat model sends its requests.
+        self.base_url = str(getattr(chat_model, "openai_api_base", None) or "the LLM server")
+        self._texts: dict[str, str | None] = {}
+
+    # ------------------------------------------------------------ steps
+
+    def _original_text(self, source: str) -> str | None:
+        """The document as shipped, for narrowing citation spans; None if not plain text."""
+        if source not in self._texts:
+            path = Path(source) if Path(source).is_absolute() else self.settings.corpus.dir / source
+            text = None
+            if path.suffix.lower() in (".md", ".txt") and path.is_file():
+                with contextlib.suppress(OSError, UnicodeDecodeError):
+                    text = path.read_text(encoding="utf-8")
+            self._texts[source] = text
+        return self._texts[source]
+
+    def condense(self, history: Sequence[tuple[str, str]], question: str) -> str:
+        """A follow-up made standalone by the model; the question itself without history."""
+        if not history:
+            return question
+        turns = list(history)[-self.settings.agent.history_turns :]
+        with translate_llm_errors(self.base_url):
+            msg = self.chat_model.invoke(
+                [
+                    SystemMessage(prompts.CONDENSE_SYSTEM),
+                    HumanMessage(prompts.condense_prompt(turns, question)),
+                ]
+            )
+        text = str(msg.content).strip().splitlines()
+        standalone = text[0].strip().strip('"') if text else ""
+        return standalone or question
+
+    def _passage_vectors(self, citations: Sequence[Citation]) -> np.ndarray:
+        return self.embedder.embed_passages([c.text for c in citations])
+
+    def _align(
+        self,
+        sentences: Sequence[str],
+        citations: Sequence[Citation],
+        passage_vecs: np.ndarray,
+    ) -> list[AlignedSentence]:
+        drafts = [parse_markers(s) for s in sentences]
+        if not drafts:
+            return []
+        svecs = self.embedder.embed_queries([d.text or d.raw for d in drafts])
+        cos = svecs @ passage_vecs.T if len(citations) else np.zeros((len(drafts), 0))
+        support = [
+            [
+                support_score(lexical_support(d.text, c.text), dense_support(float(cos[i, j])))
+                for j, c in enumerate(citations)
+            ]
+            for i, d in enumerate(drafts)
+        ]
+        return align_sentences(drafts, support, self.settings.agent.support_threshold)
+
+    # ------------------------------------------------------------ the pipeline
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        filters: SearchFilters | None = None,
+        on_token: TokenFn | None = None,
+        on_sentence: SentenceFn | None = None,
+    ) -> TutorAnswer:
+        from corpus.language import detect_language
+
+        t0 = time.monotonic()
+        language = detect_language(question)
+        standalone = self.condense(history, question)
+        t_condensed = time.monotonic()
+        hits = self.retriever.search(standalone, filters=filters)
+        t_retrieved = time.monotonic()
+        best = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
+        topics = closest_topics(hits)
+        gate = decide_abstention(best, self.settings.agent.min_relevance)
+        if gate.abstain:
+            return self._abstained(
+                question, standalone, language, gate.reason, topics, t0, t_condensed, t_retrieved
+            )
+
+        citations = select_context(
+            hits,
+            standalone,
+            self.embedder.count_tokens,
+            self.settings.agent.context_tokens,
+            self.settings.agent.source_tokens,
+            self._original_text,
+        )
+        passage_vecs = self._passage_vectors(citations)
+        messages = [
+            SystemMessage(prompts.SYSTEM_PROMPT),
+            HumanMessage(prompts.answer_prompt(standalone, citations, language)),
+        ]
+        draft = ""
+        emitted: list[AlignedSentence] = []
+        first_token: float | None = None
+
+        def emit(done_sentences: list[str]) -> None:
+            for a in self._align(done_sentences, citations, passage_vecs):
+                emitted.append(a)
+                if on_sentence:
+                    on_sentence(_answer_sentence(a))
+
+        pending = ""
+        with translate_llm_errors(self.base_url):
+            for chunk in self.chat_model.stream(messages):
+                piece = _text_of(chunk)
+                if not piece:
+                    continue
+                if first_token is None:
+                    first_token = time.monotonic() - t0
+                draft += piece
+                pending += piece
+                if on_token:
+                    on_token(piece)
+                parts = split_sentences(pending)
+                # The last part may still grow; everything before it is complete.
+                if len(parts) > 1:
+                    emit(parts[:-1])
+                    pending = pending[pending.rfind(parts[-1]) :]
+        emit(split_sentences(pending))
+        if not draft.strip():
+            raise LLMResponseError("the model returned an empty answer")
+
+        ratio = supported_ratio(emitted)
+        decision = decide_abstention(
+            best,
+            self.settings.agent.min_relevance,
+            ratio,
+            self.settings.agent.min_supported_ratio,
+        )
+        t_end = time.monotonic()
+        timings = Timings(
+            retrieval_s=round(t_retrieved - t_condensed, 3),
+            first_token_s=None if first_token is None else round(first_token, 3),
+            total_s=round(t_end - t0, 3),
+            condense_s=round(t_condensed - t0, 3),
+        )
+        sentences = tuple(_answer_sentence(a) for a in emitted)
+        if decision.abstain:
+            return TutorAnswer(
+                question=question,
+                standalone_question=standalone,
+                answer=prompts.abstain_message(language, topics),
+                language=language,
+                abstained=True,
+                abstain_reason=decision.reason,
+                sentences=sentences,
+                citations=tuple(citations),
+                closest_topics=tuple(topics),
+                timings=timings,
+                draft=draft,
+            )
+        from agent.citations import render_with_citations
+
+        return TutorAnswer(
+            question=question,
+            standalone_question=standalone,
+            answer=render_with_citations(emitted),
+            language=language,
+            abstained=False,
+            abstain_reason=None,
+            sentences=sentences,
+            citations=tuple(citations),
+            readings=tuple(readings_from(hits)),
+            closest_topics=tuple(topics),
+            timings=timings,
+            draft=draft,
+        )
+
+    def _abstained(
+        self,
+        question: str,
+        standalone: str,
+        language: str,
+        reason: str | None,
+        topics: list[str],
+        t0: float,
+        t_condensed: float,
+        t_retrieved: float,
+    ) -> TutorAnswer:
+        now = time.monotonic()
+        return TutorAnswer(
+            question=question,
+            standalone_question=standalone,
+            answer=prompts.abstain_message(language, topics),
+            language=language,
+            abstained=True,
+            abstain_reason=reason,
+            sentences=(),
+            citations=(),
+            closest_topics=tuple(topics),
+            timings=Timings(
+                retrieval_s=round(t_retrieved - t_condensed, 3),
+                first_token_s=None,
+                total_s=round(now - t0, 3),
+                condense_s=round(t_condensed - t0, 3),
+            ),
+        )
+
+
+def _answer_sentence(a: AlignedSentence) -> AnswerSentence:
+    return AnswerSentence(
+        text=a.text,
+        citations=a.citations,
+        supported=a.supported,
+        support_score=round(a.support, 4),
+        model_markers=a.markers,
+    )
+
+
+def _text_of(chunk: Any) -> str:
+    content = getattr(chunk, "content", chunk)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    return str(content)

@@ -1,0 +1,23 @@
+"""The worked examples in the pure modules' docstrings are tests too."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "agent.citations",
+    "agent.context",
+    "agent.tutor",
+    "index.fusion",
+    "index.lexical",
+]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0
