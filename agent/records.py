@@ -21,6 +21,7 @@ class Citation:
     score: float  # retrieval score
     dense_score: float | None = None
     url: str | None = None  # for readings: the link the roadmap gives
+    quote: str | None = None  # exactly original[start:end], where the file holds the text
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,11 @@ class TutorAnswer:
         d = asdict(self)
         for c in d["citations"]:
             c["section"] = list(c["section"])
+            # `text` is what the offsets point at; `clean_text` what the model read.
+            c["clean_text"] = c["text"]
+            quote = c.pop("quote")
+            if quote is not None:
+                c["text"] = quote
         for s in d["sentences"]:
             s["citations"] = list(s["citations"])
             s["model_markers"] = list(s["model_markers"])

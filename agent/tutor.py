@@ -7,12 +7,10 @@ The model writes the prose; the tutor decides what counts as supported. See
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -121,6 +119,7 @@ def select_context(
                 language=c.language,
                 score=h.score,
                 dense_score=h.dense_score,
+                quote=None if original is None else original[start:end],
             )
         )
     return out
@@ -155,20 +154,13 @@ class Tutor:
         self.embedder = embedder
         # For error messages only: where the chat model sends its requests.
         self.base_url = str(getattr(chat_model, "openai_api_base", None) or "the LLM server")
-        self._texts: dict[str, str | None] = {}
 
     # ------------------------------------------------------------ steps
 
     def _original_text(self, source: str) -> str | None:
-        """The document as shipped, for narrowing citation spans; None if not plain text."""
-        if source not in self._texts:
-            path = Path(source) if Path(source).is_absolute() else self.settings.corpus.dir / source
-            text = None
-            if path.suffix.lower() in (".md", ".txt") and path.is_file():
-                with contextlib.suppress(OSError, UnicodeDecodeError):
-                    text = path.read_text(encoding="utf-8")
-            self._texts[source] = text
-        return self._texts[source]
+        from corpus.documents import original_text
+
+        return original_text(self.settings.corpus.dir, source)
 
     def condense(self, history: Sequence[tuple[str, str]], question: str) -> str:
         """A follow-up made standalone by the model; the question itself without history."""

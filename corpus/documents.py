@@ -7,6 +7,8 @@ of kind "study-note", and their document name is "notes/<file name>".
 
 from __future__ import annotations
 
+import functools
+
 import json
 from pathlib import Path
 from typing import Any
@@ -127,3 +129,25 @@ def load_corpus(corpus_dir: Path) -> list[SourceDocument]:
             )
         )
     return docs + load_notes(corpus_dir)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_text(path: Path, mtime_ns: int) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def original_text(corpus_dir: Path, source: str) -> str | None:
+    """The text a chunk's offsets refer to, read from its file; None where that is not
+    the file itself (HTML and PDF learner files index their extracted text)."""
+    path = Path(source) if Path(source).is_absolute() else corpus_dir / source
+    if path.suffix.lower() not in (".md", ".txt"):
+        return None
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _cached_text(path, mtime)

