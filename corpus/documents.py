@@ -8,7 +8,6 @@ of kind "study-note", and their document name is "notes/<file name>".
 from __future__ import annotations
 
 import functools
-
 import json
 from pathlib import Path
 from typing import Any

@@ -22,7 +22,7 @@ def cfg(settings, tmp_path):
 
 
 def test_search_without_index_says_how_to_build(tiny_settings, tmp_path, capsys):
-    code, out, err = run(capsys, *cfg(tiny_settings, tmp_path), "search", "attention")
+    code, _, err = run(capsys, *cfg(tiny_settings, tmp_path), "search", "attention")
     assert code == 2 and "run `tutor index build`" in err and "Traceback" not in err
 
 
