@@ -239,9 +239,9 @@ class HybridRetriever:
                 # passages a ranking of their own so they can compete.
                 for family in _language_families(loaded.order, filters):
                     fam_filters = replace(filters, languages=(family,))
-                    ranked = self._dense(loaded, query, k, fam_filters, query_vector)
-                    dense_of.update((i, sc) for i, sc in ranked if i not in dense_of)
-                    rankings.append([i for i, _ in ranked])
+                    family_hits = self._dense(loaded, query, k, fam_filters, query_vector)
+                    dense_of.update((i, sc) for i, sc in family_hits if i not in dense_of)
+                    rankings.append([i for i, _ in family_hits])
                     weights.append(rs.per_language_weight)
             fused = reciprocal_rank_fusion(rankings, weights=weights, k=rs.rrf_k)
         else:

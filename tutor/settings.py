@@ -213,6 +213,21 @@ class PapersSettings(_Section):
 class UISettings(_Section):
     host: str = Field(default="127.0.0.1", description="Interface the UI binds.")
     port: int = Field(default=7860, ge=1, le=65535, description="Port the UI listens on.")
+    auth: str | None = Field(
+        default=None,
+        description="USER:PASSWORD asked of every visitor; required to listen beyond 127.0.0.1.",
+    )
+    concurrency: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "Chat and grading requests run at once; the rest wait in the queue and see their "
+            "place. The bundled model has one slot; raise it for a vLLM server."
+        ),
+    )
+    max_queue: int = Field(
+        default=64, ge=1, description="Requests that may wait; more are turned away at once."
+    )
 
 
 class Settings(_Section):
@@ -264,6 +279,7 @@ ENV_VARS: dict[str, str] = {
     "TUTOR_LLM_GGUF": "llm.gguf_path",
     "TUTOR_JUDGE_BASE_URL": "evals.judge_base_url",
     "TUTOR_JUDGE_MODEL": "evals.judge_model",
+    "TUTOR_UI_AUTH": "ui.auth",
 }
 
 

@@ -194,6 +194,7 @@ def translate_llm_errors(base_url: str) -> Iterator[None]:
 
 def describe_target(settings: LLMSettings, data_dir: Path) -> dict[str, object]:
     """What the tutor will talk to, without starting anything, and whether it answers."""
+    url: str | None
     if settings.base_url:
         kind, url = "configured endpoint (llm.base_url)", settings.base_url.rstrip("/")
     else:
