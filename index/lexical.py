@@ -17,6 +17,9 @@ _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN = re.compile(rf"[{_CJK}]+|[^\W_]+", re.UNICODE)
 _CJK_RUN = re.compile(rf"^[{_CJK}]+$")
 
+# Recorded in the index: BM25 built with another tokeniser would not match queries.
+TOKENIZER_VERSION = "2"
+
 # Very common function words of the corpus languages; the list is short on purpose.
 STOPWORDS = frozenset(
     [
@@ -103,7 +106,7 @@ def tokenize(text: str) -> list[str]:
     """Lowercased word tokens; CJK runs become unigrams and bigrams.
 
     >>> tokenize("Rotary embeddings 多模態")
-    ['rotary', 'embeddings', '多', '模', '態', '多模', '模態']
+    ['rotary', 'embedding', '多', '模', '態', '多模', '模態']
     """
     text = unicodedata.normalize("NFKC", text).lower()
     out: list[str] = []
@@ -113,8 +116,24 @@ def tokenize(text: str) -> list[str]:
             out.extend(tok)
             out.extend(tok[i : i + 2] for i in range(len(tok) - 1))
         elif tok not in STOPWORDS and (len(tok) > 1 or tok.isdigit()):
-            out.append(tok)
+            out.append(_singular(tok))
     return out
+
+
+def _singular(tok: str) -> str:
+    """Fold a plain plural so "GANs" meets "GAN" ("transformers" meets "transformer").
+
+    Only ASCII words longer than three letters ending in a single "s": enough for paper
+    titles and acronyms, without a language-specific stemmer.
+    """
+    if (
+        len(tok) > 3
+        and tok.isascii()
+        and tok.endswith("s")
+        and not tok.endswith(("ss", "us", "is"))
+    ):
+        return tok[:-1]
+    return tok
 
 
 class BM25Index:

@@ -33,7 +33,7 @@ import numpy as np
 
 from corpus.records import Chunk, SourceDocument
 from index.embedders import Embedder, EmbeddingCache, embed_with_cache
-from index.lexical import BM25Index
+from index.lexical import TOKENIZER_VERSION, BM25Index
 from tutor.errors import IndexMismatchError, IndexMissingError, UnreadableDocumentError
 from tutor.settings import Settings
 
@@ -93,6 +93,7 @@ def chunking_signature(settings: Settings) -> dict[str, Any]:
         "max_tokens": settings.chunking.max_tokens,
         "min_tokens": settings.chunking.min_tokens,
         "chunker_version": CHUNKER_VERSION,
+        "bm25_tokenizer": TOKENIZER_VERSION,
     }
 
 

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.unit
 def test_tokenize_latin_lowercases_and_drops_stopwords():
     assert tokenize("The Rotary Embeddings of a Transformer") == [
         "rotary",
-        "embeddings",
+        "embedding",
         "transformer",
     ]
 
@@ -18,6 +18,17 @@ def test_tokenize_cjk_makes_unigrams_and_bigrams():
     # Japanese kana and kanji mixed, no spaces.
     toks = tokenize("トランスフォーマー")
     assert "トラ" in toks and "ー" in toks
+
+
+def test_tokenize_folds_plurals_but_not_short_or_ss_words():
+    assert tokenize("GANs VAEs class gas attention heads") == [
+        "gan",
+        "vae",
+        "class",
+        "gas",
+        "attention",
+        "head",
+    ]
 
 
 def test_tokenize_normalises_fullwidth():
