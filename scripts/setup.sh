@@ -39,3 +39,12 @@ else
   fi
   echo "$want" > "$stamp"
 fi
+
+# Browser tests (tests/ui/test_browser.py) drive Debian's Chromium through its own
+# chromedriver; no browser is ever downloaded. Needs root and apt (CI has both).
+if [ $dev = 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
+  echo "setup: installing Debian's chromium and chromium-driver (browser tests)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium chromium-driver
+fi

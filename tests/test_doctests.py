@@ -11,6 +11,7 @@ MODULES = [
     "agent.tutor",
     "index.fusion",
     "index.lexical",
+    "ui.render",
 ]
 
 

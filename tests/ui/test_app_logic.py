@@ -1,0 +1,90 @@
+"""ui.app helpers and ui.streaming, without a server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor.errors import ConfigError, LLMUnreachableError
+from ui.app import check_exposure, error_message, history_of, is_loopback, parse_auth
+from ui.render import Turn
+from ui.streaming import stream_ask
+
+pytestmark = pytest.mark.unit
+
+
+def test_loopback_hosts():
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert is_loopback("127.3.4.5")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+    assert not is_loopback("example.org")
+
+
+def test_exposure_needs_auth():
+    check_exposure("127.0.0.1", None)
+    check_exposure("0.0.0.0", ("u", "p"))
+    with pytest.raises(ConfigError, match="--auth USER:PASSWORD"):
+        check_exposure("0.0.0.0", None)
+    with pytest.raises(ConfigError, match="share"):
+        check_exposure("127.0.0.1", None, share=True)
+
+
+def test_parse_auth():
+    assert parse_auth("ann:s3:cret") == ("ann", "s3:cret")
+    assert parse_auth(None) is None
+    for bad in ("ann", ":x", "ann:"):
+        with pytest.raises(ConfigError):
+            parse_auth(bad)
+
+
+def test_history_keeps_finished_turns_only():
+    turns = [
+        Turn("q1", answer={"answer": "a1"}),
+        Turn("q2", error="down"),
+        Turn("q3", answer={"answer": "a3"}),
+    ]
+    assert history_of(turns, 4) == [("q1", "a1"), ("q3", "a3")]
+    assert history_of(turns, 1) == [("q3", "a3")]
+    assert history_of(turns, 0) == []
+
+
+def test_error_messages():
+    assert error_message(LLMUnreachableError("nothing answers")) == "nothing answers"
+    assert "keeps working" in error_message(ValueError("boom"))
+
+
+def test_stream_ask_streams_then_returns_the_answer():
+    def ask(question, history, filters, on_token):
+        for piece in ("Hel", "lo", "!"):
+            on_token(piece)
+        return {"done": question}
+
+    events = list(stream_ask(ask, "q", min_interval=0.01))
+    assert events[0].text == "Hel"  # the first token is shown at once
+    assert events[-1].answer == {"done": "q"} and events[-1].text == "Hello!"
+    assert all(e.answer is None for e in events[:-1])
+
+
+def test_stream_ask_reraises_in_the_caller():
+    def ask(question, history, filters, on_token):
+        on_token("x")
+        raise LLMUnreachableError("server gone")
+
+    with pytest.raises(LLMUnreachableError, match="server gone"):
+        list(stream_ask(ask, "q"))
+
+
+def test_tutor_ui_refuses_other_interfaces_without_a_password(tmp_path):
+    import argparse
+
+    from tutor import cmd_ui
+    from tutor.runtime import Runtime
+    from tutor.settings import load_settings
+
+    parser = argparse.ArgumentParser()
+    handlers: dict = {}
+    cmd_ui.register(parser.add_subparsers(dest="command"), handlers)
+    args = parser.parse_args(["ui", "--host", "0.0.0.0", "--port", "7999"])
+    overrides = {"index.data_dir": tmp_path, **args.settings_overrides(args)}
+    runtime = Runtime(load_settings(overrides=overrides, environ={}))
+    with pytest.raises(ConfigError, match="without a password"):
+        handlers[args.handler_key](args, runtime)
