@@ -1,9 +1,341 @@
-"""`tutor grade ...`: registered by its module."""
+"""`tutor grade`, `tutor hint`, `tutor quiz`, `tutor progress`: self-check practice."""
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from tutor.errors import ConfigError
+from tutor.runtime import Runtime
+
+GRADER_MAX_TOKENS = 40  # the verdict is a one-line JSON object
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:
-    return None
+    from tutor.cli import Handler
+
+    def add(name: str, handler: Handler, parser: argparse.ArgumentParser) -> None:
+        parser.set_defaults(handler_key=name)
+        handlers[name] = handler
+
+    p = sub.add_parser("grade", help="grade your answer to a self-check question")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--question", help="the question text (a self-check question, or any with --reference)"
+    )
+    which.add_argument("--id", help="self-check question id, e.g. SQ03")
+    which.add_argument("--next", action="store_true", help="the question due next for the profile")
+    p.add_argument("--answer", required=True, help="your answer; '-' reads it from stdin")
+    p.add_argument("--reference", help="grade against this reference answer (not recorded)")
+    p.add_argument("--profile", help="learner profile (default: grading.profile)")
+    p.add_argument("--reveal", action="store_true", help="show the model answer in the feedback")
+    _grader_option(p)
+    p.add_argument("--json", action="store_true")
+    add("grade", cmd_grade, p)
+
+    p = sub.add_parser("hint", help="a Socratic hint for a self-check question")
+    p.add_argument("--id", required=True, help="self-check question id, e.g. SQ03")
+    p.add_argument("--level", type=int, default=1, choices=[1, 2, 3])
+    p.add_argument("--profile", help="hint at what this profile's last attempt missed")
+    p.add_argument("--json", action="store_true")
+    add("hint", cmd_hint, p)
+
+    p = sub.add_parser("quiz", help="practise due questions in the terminal (h: hint, q: quit)")
+    p.add_argument("--section", help="only questions whose section contains this")
+    p.add_argument("--profile")
+    _grader_option(p)
+    add("quiz", cmd_quiz, p)
+
+    p = sub.add_parser("progress", help="mastery per section and what is due")
+    p.add_argument("--profile")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--export", type=Path, metavar="CSV", help="write the attempts to a CSV file")
+    add("progress", cmd_progress, p)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _grader_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--grader",
+        choices=["deterministic", "combined", "llm"],
+        default="deterministic",
+        help="deterministic: key-point coverage only (default, agrees best with teachers); "
+        "combined/llm: also ask the local model for a verdict",
+    )
+
+
+def _bank(rt: Runtime) -> list[Any]:
+    from corpus.questions import load_question_bank
+
+    return load_question_bank(rt.settings.corpus.dir)
+
+
+def _store(rt: Runtime, bank: list[Any]) -> Any:
+    from agent.progress import ProgressStore
+
+    return ProgressStore(rt.settings.learner_db, [(q.id, q.section[-1]) for q in bank])
+
+
+def _rubric(rt: Runtime, qid: str) -> Any:
+    from agent.grading import load_rubric
+
+    return load_rubric(rt.settings.grading.rubrics_dir, qid, rt.settings.corpus.dir)
+
+
+def _question_by_id(bank: list[Any], qid: str) -> Any:
+    wanted = qid.strip().upper()
+    for q in bank:
+        if q.id == wanted:
+            return q
+    raise ConfigError(f"no self-check question {qid!r}: use one of SQ01..SQ{len(bank):02d}")
+
+
+def _question_by_text(bank: list[Any], text: str) -> Any | None:
+    """The bank question this text asks (any of its languages), or None."""
+    from index.lexical import tokenize
+
+    words = set(tokenize(text))
+    best, best_score = None, 0.0
+    for q in bank:
+        for version in q.texts.values():
+            v = set(tokenize(version))
+            if words and v:
+                score = len(words & v) / len(words | v)
+                if score > best_score:
+                    best, best_score = q, score
+    return best if best_score >= 0.6 else None
+
+
+def _read_answer(value: str, stdin: TextIO) -> str:
+    return stdin.read() if value == "-" else value
+
+
+def _chat(rt: Runtime, grader: str) -> Any:
+    return None if grader == "deterministic" else rt.chat_model(max_tokens=GRADER_MAX_TOKENS)
+
+
+def _print_report(report: Any, out: TextIO | None = None) -> None:
+    out = out or sys.stdout  # looked up per call: tests swap sys.stdout
+    label = report.verdict.replace("_", " ")
+    out.write(f"{label}: {report.score}/5\n")
+    if report.feedback:
+        out.write(report.feedback + "\n")
+    for p in report.covered:
+        where = f" [{p.citation.source} {p.citation.start}-{p.citation.end}]" if p.citation else ""
+        out.write(f"  + {p.label}{where}\n")
+    for p in report.missing:
+        where = f" [{p.citation.source} > {p.citation.section}]" if p.citation else ""
+        out.write(f"  - {p.label or 'a key point'}{where}\n")
+    if report.method.get("llm", "").startswith("unparseable"):
+        out.write("  (the model's verdict was unusable: deterministic score only)\n")
+
+
+def _report_json(report: Any, recorded: int | None) -> dict[str, Any]:
+    data = report.to_json()
+    data["attempt_id"] = recorded
+    return data
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
+    from agent.grading import grade_answer
+    from tutor.cli import print_json
+
+    answer = _read_answer(args.answer, sys.stdin)
+    profile = args.profile or rt.settings.grading.profile
+    try:
+        if args.reference is not None:
+            if not args.question and not args.id:
+                raise ConfigError("--reference needs --question (or --id) to know what was asked")
+            question = args.question or _rubric(rt, args.id).question
+            report = grade_answer(
+                question,
+                answer,
+                args.reference,
+                embedder=rt.embedder,
+                chat_model=_chat(rt, args.grader),
+                settings=rt.settings,
+                reveal=args.reveal,
+                mode=args.grader,
+            )
+            recorded = None
+        else:
+            bank = _bank(rt)
+            with _store(rt, bank) as store:
+                if args.next:
+                    due = store.next_due(profile)
+                    if due is None:
+                        raise ConfigError(f"nothing is due for profile {profile!r}")
+                    q = _question_by_id(bank, due.question_id)
+                elif args.id:
+                    q = _question_by_id(bank, args.id)
+                else:
+                    q = _question_by_text(bank, args.question)
+                    if q is None:
+                        raise ConfigError(
+                            "no self-check question matches --question: use --id SQnn, or give "
+                            "--reference to grade against your own reference answer"
+                        )
+                rubric = _rubric(rt, q.id)
+                report = grade_answer(
+                    q.text_en,
+                    answer,
+                    rubric,
+                    embedder=rt.embedder,
+                    chat_model=_chat(rt, args.grader),
+                    settings=rt.settings,
+                    reveal=args.reveal,
+                    mode=args.grader,
+                )
+                recorded = store.record_attempt(
+                    profile,
+                    q.id,
+                    answer,
+                    report.verdict,
+                    report.score,
+                    report.to_json(),
+                    section=q.section[-1],
+                )
+    finally:
+        rt.close()
+    if args.json:
+        print_json(_report_json(report, recorded))
+    else:
+        _print_report(report)
+    return 0
+
+
+def _last_missing(rt: Runtime, profile: str | None, qid: str) -> list[str] | None:
+    if not profile or not rt.settings.learner_db.is_file():
+        return None
+    from agent.progress import ProgressStore
+
+    with ProgressStore(rt.settings.learner_db) as store:
+        attempts = [a for a in store.history(profile) if a.question_id == qid]
+    if not attempts:
+        return None
+    return [p["id"] for p in attempts[-1].report.get("missing", [])]
+
+
+def cmd_hint(args: argparse.Namespace, rt: Runtime) -> int:
+    from agent.grading import hint
+    from tutor.cli import print_json
+
+    qid = args.id.strip().upper()
+    rubric = _rubric(rt, qid)
+    h = hint(qid, args.level, rubric, _last_missing(rt, args.profile, qid))
+    if args.json:
+        print_json(asdict(h))
+    else:
+        print(f"hint {h.level}: {h.text}")
+    return 0
+
+
+def run_quiz(
+    rt: Runtime, profile: str, section: str | None, grader: str, stdin: TextIO, out: TextIO
+) -> int:
+    """The quiz loop over `stdin`/`out` (so tests can feed it): returns questions graded."""
+    from agent.grading import grade_answer, hint
+
+    bank = _bank(rt)
+    graded = 0
+    with _store(rt, bank) as store:
+        out.write("Answer in one line. h: hint (again for a stronger one), q: quit.\n")
+        while True:
+            due = store.next_due(profile, section)
+            if due is None:
+                out.write("Nothing is due now. Well done.\n")
+                break
+            q = _question_by_id(bank, due.question_id)
+            rubric = _rubric(rt, q.id)
+            out.write(f"\n[{q.id}] {q.text_en}\n")
+            level = 0
+            while True:
+                out.write("> ")
+                out.flush()
+                line = stdin.readline()
+                if not line:  # end of input
+                    out.write("\n")
+                    return graded
+                answer = line.strip()
+                if answer.lower() == "q":
+                    return graded
+                if answer.lower() == "h":
+                    level = min(3, level + 1)
+                    out.write(f"hint {level}: {hint(q.id, level, rubric).text}\n")
+                    continue
+                if not answer:
+                    continue
+                report = grade_answer(
+                    q.text_en,
+                    answer,
+                    rubric,
+                    embedder=rt.embedder,
+                    chat_model=_chat(rt, grader),
+                    mode=grader,
+                    settings=rt.settings,
+                )
+                store.record_attempt(
+                    profile,
+                    q.id,
+                    answer,
+                    report.verdict,
+                    report.score,
+                    report.to_json(),
+                    section=q.section[-1],
+                )
+                graded += 1
+                _print_report(report, out)
+                break
+    return graded
+
+
+def cmd_quiz(args: argparse.Namespace, rt: Runtime) -> int:
+    profile = args.profile or rt.settings.grading.profile
+    try:
+        run_quiz(rt, profile, args.section, args.grader, sys.stdin, sys.stdout)
+    finally:
+        rt.close()
+    return 0
+
+
+def cmd_progress(args: argparse.Namespace, rt: Runtime) -> int:
+    from tutor.cli import print_json
+
+    profile = args.profile or rt.settings.grading.profile
+    bank = _bank(rt)
+    with _store(rt, bank) as store:
+        mastery = store.mastery_by_section(profile)
+        due = store.due_items(profile)
+        attempts = len(store.history(profile))
+        exported = store.export_csv(profile, args.export) if args.export else None
+    if args.json:
+        print_json(
+            {
+                "profile": profile,
+                "attempts": attempts,
+                "sections": [asdict(m) for m in mastery],
+                "due": [asdict(d) for d in due],
+                "exported": exported,
+            }
+        )
+        return 0
+    print(f"profile {profile}: {attempts} attempts")
+    for m in mastery:
+        mean = "-" if m.mean_last_score is None else f"{m.mean_last_score:.1f}"
+        print(
+            f"  {m.section}: {m.mastered}/{m.questions} mastered, {m.attempted} attempted, "
+            f"mean last score {mean}, {m.due} due"
+        )
+    if due:
+        print("due now: " + ", ".join(d.question_id for d in due))
+    if exported is not None:
+        print(f"wrote {exported} attempts to {args.export}")
+    return 0

