@@ -101,6 +101,11 @@ class RetrievalSettings(_Section):
             "only exists in another language can surface; 0 turns it off."
         ),
     )
+    per_language_pool: int = Field(
+        default=200,
+        ge=1,
+        description="Dense candidates the per-language rankings are drawn from.",
+    )
     mode: Literal["hybrid", "dense", "bm25"] = Field(
         default="hybrid", description="Which retriever answers queries."
     )
