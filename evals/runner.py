@@ -1,0 +1,976 @@
+"""Run the faithfulness eval: ask the tutor every item, judge the answers, write a run folder.
+
+A run folder (under settings.eval_runs_dir) holds:
+- config.json: settings, models, git commit, eval set version;
+- records.jsonl: one line per item, appended as soon as the item is done, so an
+  interrupted run resumes where it stopped (`run_eval(..., run_dir=<that folder>)`);
+- summary.json: the aggregate scores;
+- report.html: a self-contained report (inline SVG, no external JS/CSS).
+
+Finished runs are also recorded in `<data_dir>/eval-history.sqlite` for `history()` and
+trend plots; `compare_runs` diffs two run folders per metric and per question.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evals import metrics as M
+from evals.judge import Judge, JudgeConfig
+from evals.retrieval import GoldPassage, RetrievalCase, gold_spans
+from tutor.errors import EvalDataError
+from tutor.settings import REPO_ROOT, Settings
+
+if TYPE_CHECKING:
+    from tutor.runtime import Runtime
+
+Progress = Callable[[str, int, int], None]
+
+RECORDS = "records.jsonl"
+CONFIG = "config.json"
+SUMMARY = "summary.json"
+REPORT = "report.html"
+HISTORY_DB = "eval-history.sqlite"
+JUDGE_VALIDATION = REPO_ROOT / "evals" / "judge-validation.json"
+
+# Metrics where higher is better, and the drop that counts as a regression.
+HIGHER_BETTER = {
+    "faithfulness": 0.05,
+    "citation_precision": 0.05,
+    "citation_recall": 0.05,
+    "context_recall": 0.05,
+    "any_gold_retrieved": 0.05,
+    "answer_f1": 0.03,
+    "unanswerable_declined": 0.05,
+    "answerable_answered": 0.05,
+}
+# Lower is better (seconds): a rise by this factor counts as a regression.
+LOWER_BETTER = {"first_token_mean_s": 1.25, "total_mean_s": 1.25}
+
+
+# --------------------------------------------------------------------------- the eval set
+
+_FIELDS = (
+    "id",
+    "version",
+    "question",
+    "language",
+    "history",
+    "answerable",
+    "reference_answer",
+    "gold",
+    "tags",
+)
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    id: str
+    version: str
+    question: str
+    language: str
+    history: tuple[tuple[str, str], ...]  # (question, answer) turns before this question
+    answerable: bool
+    reference_answer: str
+    gold: tuple[GoldPassage, ...]
+    tags: tuple[str, ...]
+    line: int = field(default=0, compare=False)
+
+    def as_case(self) -> RetrievalCase:
+        return RetrievalCase(
+            self.id, self.question, self.language, self.gold, self.tags, line=self.line
+        )
+
+
+def _bad(path: Path, line: int, field_name: str | None, problem: str) -> EvalDataError:
+    where = f"{path}, line {line}" + (f", field '{field_name}'" if field_name else "")
+    return EvalDataError(f"{where}: {problem} - fix that line (schema in evals/FAITHFULNESS.md)")
+
+
+def _str(path: Path, line: int, data: dict[str, Any], name: str, empty_ok: bool = False) -> str:
+    value = data[name]
+    if not isinstance(value, str) or (not empty_ok and not value.strip()):
+        raise _bad(path, line, name, f"must be a non-empty string, got {value!r:.60}")
+    return value
+
+
+def _parse_item(path: Path, line: int, raw: str) -> EvalItem:
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise _bad(path, line, None, f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(data, dict):
+        raise _bad(path, line, None, f"must be a JSON object, got {type(data).__name__}")
+    for name in _FIELDS:
+        if name not in data:
+            raise _bad(path, line, name, "missing")
+    unknown = sorted(set(data) - set(_FIELDS) - {"note"})
+    if unknown:
+        raise _bad(path, line, unknown[0], f"unknown field (allowed: {', '.join(_FIELDS)}, note)")
+    for name in ("id", "version", "question", "language"):
+        _str(path, line, data, name)
+    _str(path, line, data, "reference_answer", empty_ok=True)
+    if not isinstance(data["answerable"], bool):
+        raise _bad(path, line, "answerable", f"must be true or false, got {data['answerable']!r}")
+    history = []
+    if not isinstance(data["history"], list):
+        raise _bad(path, line, "history", "must be a list of {question, answer} objects")
+    for i, turn in enumerate(data["history"]):
+        if not isinstance(turn, dict) or not all(
+            isinstance(turn.get(k), str) and turn[k].strip() for k in ("question", "answer")
+        ):
+            raise _bad(path, line, f"history[{i}]", "must be an object {question, answer}")
+        history.append((turn["question"], turn["answer"]))
+    gold = data["gold"]
+    if not isinstance(gold, list):
+        raise _bad(path, line, "gold", f"must be a list, got {type(gold).__name__}")
+    if data["answerable"] and not gold:
+        raise _bad(path, line, "gold", "is empty: an answerable item needs a gold passage")
+    passages = []
+    for i, item in enumerate(gold):
+        if not isinstance(item, dict):
+            raise _bad(path, line, f"gold[{i}]", "must be an object {source, substring}")
+        for key in ("source", "substring"):
+            if not isinstance(item.get(key), str) or not item[key].strip():
+                raise _bad(path, line, f"gold[{i}].{key}", "must be a non-empty string")
+        passages.append(GoldPassage(item["source"], item["substring"]))
+    tags = data["tags"]
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
+        raise _bad(path, line, "tags", f"must be a list of non-empty strings, got {tags!r:.60}")
+    return EvalItem(
+        id=data["id"],
+        version=data["version"],
+        question=data["question"],
+        language=data["language"],
+        history=tuple(history),
+        answerable=data["answerable"],
+        reference_answer=data["reference_answer"],
+        gold=tuple(passages),
+        tags=tuple(tags),
+        line=line,
+    )
+
+
+def load_eval_set(path: Path) -> list[EvalItem]:
+    """Read the faithfulness eval set (JSONL). EvalDataError names the line and the field."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalDataError(f"{path}: cannot read the eval set ({exc})") from exc
+    items: list[EvalItem] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        item = _parse_item(path, number, raw)
+        if item.id in seen:
+            raise _bad(path, number, "id", f"{item.id!r} already used on line {seen[item.id]}")
+        seen[item.id] = number
+        items.append(item)
+    if not items:
+        raise EvalDataError(f"{path}: no items - the eval set is empty")
+    return items
+
+
+def eval_set_version(path: Path, items: Sequence[EvalItem]) -> str:
+    """The items' version(s) plus a short hash of the file, e.g. "1+3f2a9c1d"."""
+    versions = sorted({i.version for i in items})
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:8]
+    return f"{'/'.join(versions)}+{digest}"
+
+
+def pick_subset(items: Sequence[EvalItem], n: int | None) -> list[EvalItem]:
+    """n items spread evenly over the file (so a subset mixes sections, languages, kinds)."""
+    if n is None or n >= len(items):
+        return list(items)
+    if n < 1:
+        raise EvalDataError(f"subset must be at least 1, got {n}")
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
+
+
+# --------------------------------------------------------------------------- scoring one item
+
+
+def _sentences_for_citations(answer: Any) -> list[Any]:
+    from agent.citations import is_substantive
+
+    return [s for s in answer.sentences if is_substantive(s.text)]
+
+
+def score_item(
+    item: EvalItem,
+    answer: Any,
+    retrieved: Sequence[dict[str, Any]],
+    spans: Sequence[M.Span],
+    judge: Judge,
+) -> dict[str, Any]:
+    """Judge one answer and compute its per-item metrics (a JSON-able record)."""
+    cited_texts = {c.n: c.text for c in answer.citations}
+    context = [c.text for c in answer.citations]
+    claims: list[str] = []
+    verdicts: list[bool] = []
+    if not answer.abstained:
+        claims = judge.split_claims(answer.answer)
+        evidence = "\n".join(context)
+        verdicts = [judge.verdict(c, evidence) if context else False for c in claims]
+    faith = M.faithfulness(claims, verdicts)
+
+    sentence_rows = []
+    cites: list[list[int]] = []
+    joint: list[bool] = []
+    single: dict[tuple[int, int], bool] = {}
+    if not answer.abstained:
+        for i, s in enumerate(_sentences_for_citations(answer)):
+            ns = [n for n in s.citations if n in cited_texts]
+            ok = judge.verdict(s.text, "\n".join(cited_texts[n] for n in ns)) if ns else False
+            if len(ns) == 1:
+                single[(i, ns[0])] = ok
+            else:
+                for n in ns:
+                    single[(i, n)] = judge.verdict(s.text, cited_texts[n])
+            cites.append(ns)
+            joint.append(ok)
+            sentence_rows.append({"text": s.text, "citations": ns, "supported_by_citations": ok})
+    cit = M.citation_scores(cites, joint, single)
+
+    cited_spans = [(c.source, c.start, c.end) for c in answer.citations]
+    retrieved_spans = [(r["source"], r["start"], r["end"]) for r in retrieved]
+    for r in retrieved:
+        retrieved_spans.extend((v["source"], v["start"], v["end"]) for v in r.get("versions", []))
+    t = answer.timings
+    return {
+        "id": item.id,
+        "question": item.question,
+        "language": item.language,
+        "tags": list(item.tags),
+        "answerable": item.answerable,
+        "history": [list(h) for h in item.history],
+        "reference_answer": item.reference_answer,
+        "answer": answer.answer,
+        "standalone_question": answer.standalone_question,
+        "abstained": answer.abstained,
+        "abstain_reason": answer.abstain_reason,
+        "claims": [{"text": c, "supported": v} for c, v in zip(claims, verdicts, strict=True)],
+        "sentences": sentence_rows,
+        "citations": [
+            {
+                "n": c.n,
+                "source": c.source,
+                "section": list(c.section),
+                "start": c.start,
+                "end": c.end,
+                "text": c.text,
+                "gold": any(M.overlaps((c.source, c.start, c.end), g) for g in spans),
+            }
+            for c in answer.citations
+        ],
+        "retrieved": [
+            {**r, "gold": any(M.overlaps((r["source"], r["start"], r["end"]), g) for g in spans)}
+            for r in retrieved
+        ],
+        "gold_spans": [list(s) for s in spans],
+        "metrics": {
+            "faithfulness": faith.score,
+            "n_claims": faith.n_claims,
+            "unsupported_claims": list(faith.unsupported),
+            "citation_precision": cit.precision,
+            "citation_recall": cit.recall,
+            "context_recall": M.context_recall(spans, retrieved_spans),
+            "cited_context_recall": M.context_recall(spans, cited_spans),
+            "any_gold_retrieved": M.any_gold_retrieved(spans, retrieved_spans),
+            "answer_f1": (
+                M.token_f1(answer.answer, item.reference_answer)
+                if item.answerable and not answer.abstained
+                else None
+            ),
+            "first_token_s": t.first_token_s,
+            "total_s": t.total_s,
+        },
+    }
+
+
+def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The run's scores: means over the items where each metric is defined."""
+
+    def col(name: str) -> list[Any]:
+        return [r["metrics"].get(name) for r in records]
+
+    abst = M.abstention_rates([r["answerable"] for r in records], [r["abstained"] for r in records])
+    lat = M.latency(col("first_token_s"), col("total_s"))
+    any_gold = [None if v is None else float(v) for v in col("any_gold_retrieved")]
+    n_claims = sum(r["metrics"]["n_claims"] for r in records)
+    n_supported = sum(sum(c["supported"] for c in r["claims"]) for r in records)
+    out = {
+        "n_items": len(records),
+        "faithfulness": M.mean(col("faithfulness")),
+        "faithfulness_micro": n_supported / n_claims if n_claims else None,
+        "n_claims": n_claims,
+        "n_unsupported_claims": n_claims - n_supported,
+        "citation_precision": M.mean(col("citation_precision")),
+        "citation_recall": M.mean(col("citation_recall")),
+        "context_recall": M.mean(col("context_recall")),
+        "cited_context_recall": M.mean(col("cited_context_recall")),
+        "any_gold_retrieved": M.mean(any_gold),
+        "answer_f1": M.mean(col("answer_f1")),
+        "unanswerable_declined": abst.unanswerable_declined,
+        "answerable_answered": abst.answerable_answered,
+        "n_answerable": abst.n_answerable,
+        "n_unanswerable": abst.n_unanswerable,
+        **asdict(lat),
+    }
+    by_tag: dict[str, dict[str, Any]] = {}
+    for tag in sorted({t for r in records for t in r["tags"]}):
+        rs = [r for r in records if tag in r["tags"]]
+        by_tag[tag] = {
+            "n": len(rs),
+            "faithfulness": M.mean([r["metrics"]["faithfulness"] for r in rs]),
+            "context_recall": M.mean([r["metrics"]["context_recall"] for r in rs]),
+            "abstained": sum(r["abstained"] for r in rs) / len(rs),
+        }
+    out["by_tag"] = by_tag
+    return out
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class EvalRun:
+    run_dir: Path
+    config: dict[str, Any]
+    records: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+    @property
+    def run_id(self) -> str:
+        return self.run_dir.name
+
+
+def git_commit(repo: Path = REPO_ROOT) -> str | None:
+    """HEAD's commit, with "+dirty" when the work tree has changes; None without git."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10
+        )
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def judge_model_id(runtime: Runtime) -> str:
+    """What identifies the judge's model for the cache: endpoint and model name/file."""
+    s = runtime.settings
+    if runtime.fake_responses is not None:
+        return "fake"
+    if s.evals.judge_base_url:
+        return f"{s.evals.judge_base_url}|{s.evals.judge_model or s.llm.model}"
+    if s.llm.base_url:
+        return f"{s.llm.base_url}|{s.llm.model}"
+    from agent.llm.model_files import MODEL_SHA256
+
+    return f"embedded|{s.llm.gguf_path or 'bundled:' + MODEL_SHA256[:12]}"
+
+
+def make_judge(runtime: Runtime, config: JudgeConfig | None = None) -> Judge:
+    """The judge a run uses: runtime.judge_model, cached under settings.cache_dir/judge."""
+    config = config or JudgeConfig()
+    embed = runtime.embedder.embed_queries if config.evidence in ("dense", "hybrid") else None
+    return Judge(
+        runtime.judge_model(max_tokens=160),
+        runtime.settings.cache_dir / "judge",
+        model_id=judge_model_id(runtime),
+        config=config,
+        embed=embed,
+    )
+
+
+def read_records(run_dir: Path) -> list[dict[str, Any]]:
+    """The records of a run; a torn last line (the run was killed mid-write) is dropped."""
+    path = Path(run_dir) / RECORDS
+    if not path.is_file():
+        return []
+    out = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if not raw.strip():
+            continue
+        try:
+            out.append(json.loads(raw))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+def _new_run_dir(settings: Settings, version: str) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = settings.eval_runs_dir / f"{stamp}-v{version.split('+')[0].replace('/', '_')}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def _settings_json(settings: Settings) -> dict[str, Any]:
+    data = settings.model_dump(mode="json")
+    data.get("llm", {}).pop("api_key", None)  # never write a key to disk
+    return data
+
+
+def run_eval(
+    runtime: Runtime,
+    eval_set_path: Path,
+    subset: int | None = None,
+    run_dir: Path | None = None,
+    progress: Progress | None = None,
+    judge: Judge | None = None,
+    validation_path: Path | None = None,
+) -> EvalRun:
+    """Ask, judge and score every item; write the run folder; record it in the history.
+
+    Passing the `run_dir` of an interrupted run resumes it: items already in its
+    records.jsonl are not asked again. Gold substrings are all resolved before the first
+    question, so a broken eval set fails at once.
+    """
+    from corpus.documents import load_corpus
+
+    settings = runtime.settings
+    eval_set_path = Path(eval_set_path)
+    all_items = load_eval_set(eval_set_path)
+    version = eval_set_version(eval_set_path, all_items)
+    items = pick_subset(all_items, subset)
+    doc_texts = {d.name: d.text for d in load_corpus(settings.corpus.dir)}
+    spans = {item.id: gold_spans(item.as_case(), doc_texts) if item.gold else [] for item in items}
+
+    resuming = run_dir is not None and (Path(run_dir) / CONFIG).is_file()
+    run_dir = Path(run_dir) if run_dir is not None else _new_run_dir(settings, version)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    judge = judge or make_judge(runtime)
+    if resuming:
+        config = json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))
+        if config.get("eval_set_version") != version:
+            raise EvalDataError(
+                f"{run_dir} was started with eval set {config.get('eval_set_version')}, "
+                f"now {version}: start a new run instead of resuming"
+            )
+    else:
+        endpoint = runtime.endpoint
+        config = {
+            "run_id": run_dir.name,
+            "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "eval_set": str(eval_set_path),
+            "eval_set_version": version,
+            "subset": subset,
+            "item_ids": [i.id for i in items],
+            "git_commit": git_commit(),
+            "tutor_model": {"base_url": endpoint.base_url, "model": endpoint.model},
+            "judge": judge.describe(),
+            "answer_correctness": "token F1 against reference_answer",
+            "settings": _settings_json(settings),
+        }
+        (run_dir / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False), "utf-8")
+
+    records = read_records(run_dir)
+    done = {r["id"] for r in records}
+    todo = [i for i in items if i.id not in done]
+    with open(run_dir / RECORDS, "a", encoding="utf-8") as out:
+        for n, item in enumerate(todo):
+            if progress:
+                progress("eval", len(done) + n, len(items))
+            answer = runtime.tutor.ask(item.question, history=list(item.history))
+            hits = runtime.retriever.search(answer.standalone_question)
+            retrieved = [
+                {
+                    "rank": h.rank,
+                    "source": h.chunk.source,
+                    "section": list(h.chunk.section),
+                    "start": h.chunk.start,
+                    "end": h.chunk.end,
+                    "dense_score": h.dense_score,
+                    "versions": [
+                        {"source": v.source, "start": v.start, "end": v.end} for v in h.versions
+                    ],
+                }
+                for h in hits
+            ]
+            record = score_item(item, answer, retrieved, spans[item.id], judge)
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+            records.append(record)
+    if progress:
+        progress("eval", len(items), len(items))
+    order = {i.id: n for n, i in enumerate(items)}
+    records = sorted((r for r in records if r["id"] in order), key=lambda r: order[r["id"]])
+    summary = aggregate(records)
+    summary["judge_calls"] = judge.calls
+    summary["judge_cache_hits"] = judge.cache_hits
+    config["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    (run_dir / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False), "utf-8")
+    (run_dir / SUMMARY).write_text(json.dumps(summary, indent=2, ensure_ascii=False), "utf-8")
+    run = EvalRun(run_dir, config, records, summary)
+    validation = load_validation(validation_path or JUDGE_VALIDATION)
+    (run_dir / REPORT).write_text(render_report(run, validation), encoding="utf-8")
+    record_history(settings, run)
+    return run
+
+
+def load_run(run_dir: Path) -> EvalRun:
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG).is_file():
+        raise EvalDataError(f"{run_dir} is not an eval run folder (no {CONFIG})")
+    config = json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))
+    records = read_records(run_dir)
+    summary_path = run_dir / SUMMARY
+    summary = (
+        json.loads(summary_path.read_text(encoding="utf-8"))
+        if summary_path.is_file()
+        else aggregate(records)
+    )
+    return EvalRun(run_dir, config, records, summary)
+
+
+# --------------------------------------------------------------------------- judge validation
+
+
+def load_validation(path: Path) -> dict[str, Any] | None:
+    """The judge's measured agreement with people (`tutor eval judge`), if measured."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def validation_line(validation: dict[str, Any] | None) -> str:
+    """ "judge balanced accuracy: WiCE 0.62 (n=100), BEGIN 0.70 (n=100)" or "not measured"."""
+    if not validation or not validation.get("datasets"):
+        return "judge balanced accuracy: not measured"
+    parts = [
+        f"{name} {d['balanced_accuracy']:.3f} (n={d['n']})"
+        for name, d in sorted(validation["datasets"].items())
+    ]
+    return "judge balanced accuracy: " + ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _history_db(settings: Settings) -> sqlite3.Connection:
+    settings.index.data_dir.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(settings.index.data_dir / HISTORY_DB)
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, run_dir TEXT, started_at TEXT,"
+        " finished_at TEXT, eval_set_version TEXT, n_items INTEGER, git_commit TEXT,"
+        " tutor_model TEXT, judge TEXT, summary TEXT)"
+    )
+    return db
+
+
+def record_history(settings: Settings, run: EvalRun) -> None:
+    db = _history_db(settings)
+    try:
+        c = run.config
+        db.execute(
+            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run.run_id,
+                str(run.run_dir),
+                c.get("started_at"),
+                c.get("finished_at"),
+                c.get("eval_set_version"),
+                len(run.records),
+                c.get("git_commit"),
+                json.dumps(c.get("tutor_model")),
+                json.dumps(c.get("judge")),
+                json.dumps(run.summary),
+            ),
+        )
+        db.commit()
+    finally:
+        db.close()
+
+
+def history(settings: Settings) -> list[dict[str, Any]]:
+    """Every recorded run, oldest first, with its summary."""
+    path = settings.index.data_dir / HISTORY_DB
+    if not path.is_file():
+        return []
+    db = _history_db(settings)
+    try:
+        rows = db.execute(
+            "SELECT run_id, run_dir, started_at, finished_at, eval_set_version, n_items,"
+            " git_commit, tutor_model, judge, summary FROM runs ORDER BY started_at, run_id"
+        ).fetchall()
+    finally:
+        db.close()
+    out = []
+    for row in rows:
+        out.append(
+            {
+                "run_id": row[0],
+                "run_dir": row[1],
+                "started_at": row[2],
+                "finished_at": row[3],
+                "eval_set_version": row[4],
+                "n_items": row[5],
+                "git_commit": row[6],
+                "tutor_model": json.loads(row[7] or "null"),
+                "judge": json.loads(row[8] or "null"),
+                "summary": json.loads(row[9] or "{}"),
+            }
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- comparing runs
+
+
+@dataclass
+class Comparison:
+    run_a: str
+    run_b: str
+    metrics: dict[str, dict[str, Any]]  # name -> {a, b, delta, regression}
+    questions: list[dict[str, Any]]  # per common item: a/b faithfulness, abstained, flags
+    regressions: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _metric_regressed(name: str, a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return False
+    if name in HIGHER_BETTER:
+        return b < a - HIGHER_BETTER[name]
+    if name in LOWER_BETTER:
+        return a > 0 and b > a * LOWER_BETTER[name]
+    return False
+
+
+def compare_runs(a: Path | EvalRun, b: Path | EvalRun) -> Comparison:
+    """B against A: every aggregate metric and every common question; regressions flagged.
+
+    A question regresses when its faithfulness drops by 0.25 or more, when an answerable
+    question that A answered is declined in B, or when B answers an unanswerable question
+    that A declined.
+    """
+    ra = a if isinstance(a, EvalRun) else load_run(a)
+    rb = b if isinstance(b, EvalRun) else load_run(b)
+    metrics: dict[str, dict[str, Any]] = {}
+    regressions: list[str] = []
+    for name in [*HIGHER_BETTER, *LOWER_BETTER, "answer_f1"]:
+        if name in metrics:
+            continue
+        va, vb = ra.summary.get(name), rb.summary.get(name)
+        delta = None if va is None or vb is None else vb - va
+        bad = _metric_regressed(name, va, vb)
+        metrics[name] = {"a": va, "b": vb, "delta": delta, "regression": bad}
+        if bad:
+            regressions.append(f"metric {name}: {va:.3f} -> {vb:.3f}")
+    by_a = {r["id"]: r for r in ra.records}
+    questions = []
+    for rec in rb.records:
+        old = by_a.get(rec["id"])
+        if old is None:
+            continue
+        fa, fb = old["metrics"]["faithfulness"], rec["metrics"]["faithfulness"]
+        flags = []
+        if fa is not None and fb is not None and fb <= fa - 0.25:
+            flags.append(f"faithfulness {fa:.2f} -> {fb:.2f}")
+        if rec["answerable"] and not old["abstained"] and rec["abstained"]:
+            flags.append("answerable question now declined")
+        if not rec["answerable"] and old["abstained"] and not rec["abstained"]:
+            flags.append("unanswerable question now answered")
+        questions.append(
+            {
+                "id": rec["id"],
+                "faithfulness_a": fa,
+                "faithfulness_b": fb,
+                "abstained_a": old["abstained"],
+                "abstained_b": rec["abstained"],
+                "answer_f1_a": old["metrics"].get("answer_f1"),
+                "answer_f1_b": rec["metrics"].get("answer_f1"),
+                "regressions": flags,
+            }
+        )
+        regressions.extend(f"{rec['id']}: {f}" for f in flags)
+    return Comparison(ra.run_id, rb.run_id, metrics, questions, regressions)
+
+
+# --------------------------------------------------------------------------- SVG and HTML
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .5em;
+vertical-align:top;text-align:left}th{background:#f3f3f3}.ok{color:#176317}.bad{color:#a31515}
+.muted{color:#777;font-size:.9em}details{margin:.2em 0}pre{white-space:pre-wrap;margin:0}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+"""
+
+# Aggregate rows of the report: key, label, whether the judge's agreement applies to it.
+_REPORT_METRICS = [
+    ("faithfulness", "Faithfulness (supported claims / claims, mean per answer)", True),
+    ("faithfulness_micro", "Faithfulness (all claims pooled)", True),
+    ("citation_precision", "Citation precision (ALCE)", True),
+    ("citation_recall", "Citation recall (ALCE)", True),
+    ("context_recall", "Context recall (gold spans retrieved)", False),
+    ("any_gold_retrieved", "Any gold passage retrieved", False),
+    ("cited_context_recall", "Context recall of the cited passages", False),
+    ("answer_f1", "Answer correctness (token F1 vs reference)", False),
+    ("answerable_answered", "Answerable questions answered", False),
+    ("unanswerable_declined", "Unanswerable questions declined", False),
+]
+
+
+def _e(value: Any) -> str:
+    import html
+
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def bar_svg(values: Sequence[tuple[str, float | None]], width: int = 560) -> str:
+    """Horizontal bars for scores in 0..1 (None drawn as an empty row)."""
+    row = 22
+    label_w = 210
+    height = row * len(values) + 10
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        'role="img" font-size="12">'
+    ]
+    span = width - label_w - 60
+    for i, (label, v) in enumerate(values):
+        y = 5 + i * row
+        parts.append(f'<text x="0" y="{y + 14}">{_e(label)}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{span}" height="14" fill="#eee"/>')
+        if v is not None:
+            w = max(0.0, min(1.0, v)) * span
+            parts.append(
+                f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="14" fill="#4a7bb7"/>'
+            )
+        parts.append(f'<text x="{label_w + span + 6}" y="{y + 14}">{_e(_fmt(v))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def histogram_svg(values: Sequence[float | None], bins: int = 10, width: int = 400) -> str:
+    """Histogram of per-item scores in 0..1."""
+    kept = [v for v in values if v is not None]
+    counts = [0] * bins
+    for v in kept:
+        counts[min(bins - 1, int(max(0.0, min(1.0, v)) * bins))] += 1
+    top = max(counts, default=0) or 1
+    h = 120
+    bw = (width - 40) / bins
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h + 30}" '
+        'role="img" font-size="11">'
+    ]
+    for i, c in enumerate(counts):
+        bh = c / top * h
+        x = 30 + i * bw
+        parts.append(
+            f'<rect x="{x:.1f}" y="{h - bh + 5:.1f}" width="{bw - 2:.1f}" height="{bh:.1f}" '
+            f'fill="#4a7bb7"><title>{i / bins:.1f}-{(i + 1) / bins:.1f}: {c}</title></rect>'
+        )
+    parts.append(f'<text x="30" y="{h + 22}">0</text>')
+    parts.append(f'<text x="{width - 20}" y="{h + 22}">1</text>')
+    parts.append(f'<text x="0" y="14">{top}</text></svg>')
+    return "".join(parts)
+
+
+def line_svg(
+    series: Mapping[str, Sequence[float | None]], labels: Sequence[str], width: int = 640
+) -> str:
+    """One polyline per series over runs (x: run index, y: 0..1)."""
+    colours = ["#4a7bb7", "#c0504d", "#9bbb59", "#8064a2", "#f79646", "#4bacc6"]
+    h = 200
+    n = max(len(labels), 1)
+    step = (width - 60) / max(n - 1, 1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{h + 40 + 16 * len(series)}" role="img" font-size="11">',
+        f'<line x1="40" y1="{h + 5}" x2="{width - 20}" y2="{h + 5}" stroke="#999"/>',
+        f'<line x1="40" y1="5" x2="40" y2="{h + 5}" stroke="#999"/>',
+        '<text x="0" y="12">1.0</text>',
+        f'<text x="0" y="{h + 5}">0.0</text>',
+    ]
+    for k, (name, values) in enumerate(series.items()):
+        colour = colours[k % len(colours)]
+        points = [
+            f"{40 + i * step:.1f},{5 + (1 - max(0.0, min(1.0, v))) * h:.1f}"
+            for i, v in enumerate(values)
+            if v is not None
+        ]
+        if points:
+            joined = " ".join(points)
+            parts.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{joined}"/>'
+            )
+            for p in points:
+                x, y = p.split(",")
+                parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>')
+        parts.append(
+            f'<text x="40" y="{h + 36 + 16 * k}" fill="{colour}">&#9632; {_e(name)}</text>'
+        )
+    for i, label in enumerate(labels):
+        parts.append(f'<text x="{40 + i * step:.1f}" y="{h + 20}">{_e(label[-6:])}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def history_svg(runs: Sequence[dict[str, Any]]) -> str:
+    """Trend of the main scores over the recorded runs."""
+    names = [
+        "faithfulness",
+        "citation_recall",
+        "context_recall",
+        "answer_f1",
+        "answerable_answered",
+    ]
+    series = {n: [r["summary"].get(n) for r in runs] for n in names}
+    return line_svg(series, [r["run_id"] for r in runs])
+
+
+_OK = '<span class="ok">&#10003;</span>'
+_BAD = '<span class="bad">&#10007;</span>'
+
+
+def _claims_html(rec: dict[str, Any]) -> str:
+    if rec["abstained"]:
+        return f'<span class="muted">abstained: {_e(rec.get("abstain_reason"))}</span>'
+    rows = []
+    for c in rec["claims"]:
+        mark = _OK if c["supported"] else _BAD
+        rows.append(f"<li>{mark} {_e(c['text'])}</li>")
+    return "<ul>" + "".join(rows) + "</ul>" if rows else '<span class="muted">no claims</span>'
+
+
+def _citations_html(rec: dict[str, Any]) -> str:
+    rows = []
+    for c in rec["citations"]:
+        gold = ' <span class="ok">[gold]</span>' if c.get("gold") else ""
+        section = " &gt; ".join(_e(s) for s in c["section"])
+        rows.append(
+            f"<details><summary>[{_e(c['n'])}] {_e(c['source'])} {section}{gold}</summary>"
+            f"<pre>{_e(c['text'])}</pre></details>"
+        )
+    retrieved = []
+    for r in rec["retrieved"]:
+        gold = " [gold]" if r.get("gold") else ""
+        versions = "".join(f", also {_e(v['source'])}" for v in r.get("versions", []))
+        retrieved.append(
+            f"<li>{_e(r['rank'])}. {_e(r['source'])} {_e(r['start'])}-{_e(r['end'])}"
+            f"{versions}<span class='ok'>{gold}</span></li>"
+        )
+    return (
+        "".join(rows)
+        + f"<details><summary>retrieved ({len(retrieved)})</summary><ul>{''.join(retrieved)}</ul>"
+        "</details>"
+    )
+
+
+def render_report(run: EvalRun, validation: dict[str, Any] | None) -> str:
+    """The self-contained HTML report of a run; every piece of text is escaped."""
+    s = run.summary
+    judge_line = validation_line(validation)
+    agg_rows = []
+    for key, label, judged in _REPORT_METRICS:
+        note = f'<span class="muted">{_e(judge_line)}</span>' if judged else ""
+        agg_rows.append(
+            f"<tr><td>{_e(label)}</td><td class='num'>{_e(_fmt(s.get(key)))}</td>"
+            f"<td>{note}</td></tr>"
+        )
+    lat_rows = "".join(
+        f"<tr><td>{_e(k)}</td><td class='num'>{_e(_fmt(s.get(k), 2))}</td></tr>"
+        for k in ("first_token_mean_s", "first_token_p90_s", "total_mean_s", "total_p90_s")
+    )
+    tag_rows = "".join(
+        f"<tr><td>{_e(tag)}</td><td class='num'>{t['n']}</td>"
+        f"<td class='num'>{_e(_fmt(t['faithfulness']))}</td>"
+        f"<td class='num'>{_e(_fmt(t['context_recall']))}</td>"
+        f"<td class='num'>{_e(_fmt(t['abstained']))}</td></tr>"
+        for tag, t in s.get("by_tag", {}).items()
+    )
+    item_rows = []
+    for rec in run.records:
+        m = rec["metrics"]
+        history = "".join(
+            f"<div class='muted'>Q: {_e(q)}<br>A: {_e(a)}</div>" for q, a in rec.get("history", [])
+        )
+        unanswerable = "" if rec["answerable"] else " <span class='muted'>(unanswerable)</span>"
+        item_rows.append(
+            "<tr>"
+            f"<td>{_e(rec['id'])}<div class='muted'>{_e(', '.join(rec['tags']))}</div></td>"
+            f"<td>{history}{_e(rec['question'])}{unanswerable}</td>"
+            f"<td>{_e(rec['answer'])}</td>"
+            f"<td>{_claims_html(rec)}</td>"
+            f"<td>{_citations_html(rec)}</td>"
+            f"<td class='num'>faith {_e(_fmt(m['faithfulness'], 2))}<br>"
+            f"cit P {_e(_fmt(m['citation_precision'], 2))} "
+            f"R {_e(_fmt(m['citation_recall'], 2))}<br>"
+            f"ctx {_e(_fmt(m['context_recall'], 2))}<br>F1 {_e(_fmt(m['answer_f1'], 2))}<br>"
+            f"{_e(_fmt(m['total_s'], 1))} s</td>"
+            "</tr>"
+        )
+    c = run.config
+    bars = bar_svg([(label.split(" (")[0], s.get(key)) for key, label, _ in _REPORT_METRICS])
+    hist = histogram_svg([r["metrics"]["faithfulness"] for r in run.records])
+    lat_svg = bar_svg(
+        [
+            (r["id"], None if r["metrics"]["total_s"] is None else r["metrics"]["total_s"] / 120)
+            for r in run.records[:40]
+        ]
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Eval run {_e(run.run_id)}</title>
+<style>{_CSS}</style></head><body>
+<h1>Faithfulness eval: {_e(run.run_id)}</h1>
+<p class="muted">eval set {_e(c.get("eval_set_version"))} ({_e(c.get("eval_set"))}),
+{len(run.records)} items; commit {_e(c.get("git_commit"))};
+tutor model {_e(json.dumps(c.get("tutor_model")))};
+judge {_e(json.dumps(c.get("judge")))}; answer correctness: {_e(c.get("answer_correctness"))};
+started {_e(c.get("started_at"))}, finished {_e(c.get("finished_at"))}</p>
+<h2>Scores</h2>
+<table><tr><th>metric</th><th>value</th><th>judge agreement with people</th></tr>
+{"".join(agg_rows)}</table>
+<p>{_e(s.get("n_claims"))} claims, {_e(s.get("n_unsupported_claims"))} unsupported;
+{_e(s.get("n_answerable"))} answerable and {_e(s.get("n_unanswerable"))} unanswerable items;
+judge calls {_e(s.get("judge_calls"))}, cache hits {_e(s.get("judge_cache_hits"))}.</p>
+{bars}
+<h3>Faithfulness per answer</h3>{hist}
+<h3>Latency (seconds)</h3><table>{lat_rows}</table>
+<p class="muted">Total time per item (bar full = 120 s):</p>{lat_svg}
+<h2>By tag</h2><table><tr><th>tag</th><th>n</th><th>faithfulness</th><th>context recall</th>
+<th>abstained</th></tr>{tag_rows}</table>
+<h2>Questions</h2>
+<table><tr><th>id</th><th>question</th><th>answer</th><th>claims (judge)</th>
+<th>citations and retrieval</th><th>scores</th></tr>
+{"".join(item_rows)}</table>
+</body></html>
+"""
