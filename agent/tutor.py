@@ -69,6 +69,24 @@ def decide_abstention(
     return AbstentionDecision(False, None)
 
 
+def match_self_check(
+    query_vec: np.ndarray, bank_vecs: np.ndarray, ids: Sequence[str], threshold: float
+) -> str | None:
+    """The self-check question the query restates, if its cosine reaches `threshold`.
+
+    >>> bank = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> match_self_check(np.array([0.96, 0.28]), bank, ["SQ01", "SQ02"], 0.93)
+    'SQ01'
+    >>> match_self_check(np.array([0.7, 0.7]), bank, ["SQ01", "SQ02"], 0.93) is None
+    True
+    """
+    if not len(ids):
+        return None
+    sims = bank_vecs @ query_vec
+    best = int(np.argmax(sims))
+    return ids[best] if float(sims[best]) >= threshold else None
+
+
 def closest_topics(hits: Sequence[SearchHit], limit: int = 3) -> list[str]:
     topics: list[str] = []
     for h in hits:
@@ -155,8 +173,48 @@ class Tutor:
         self.embedder = embedder
         # For error messages only: where the chat model sends its requests.
         self.base_url = str(getattr(chat_model, "openai_api_base", None) or "the LLM server")
+        self._bank: tuple[list[str], np.ndarray] | None = None
 
     # ------------------------------------------------------------ steps
+
+    def _self_check_bank(self) -> tuple[list[str], np.ndarray]:
+        """Self-check question ids and embeddings (English and Spanish texts), once."""
+        if self._bank is None:
+            from corpus.questions import load_question_bank
+
+            ids, texts = [], []
+            for q in load_question_bank(self.settings.corpus.dir):
+                for text in q.texts.values():
+                    ids.append(q.id)
+                    texts.append(text)
+            self._bank = (ids, self.embedder.embed_queries(texts))
+        return self._bank
+
+    def _lead_with_study_note(
+        self, hits: list[SearchHit], query_vec: np.ndarray
+    ) -> list[SearchHit]:
+        """When the question is one of the roadmap's self-check questions, put the short
+        answer of its study note first: retrieval ranks the note's sections within a
+        hair of each other, and a small context must not lose the direct answer."""
+        ids, vecs = self._self_check_bank()
+        qid = match_self_check(query_vec, vecs, ids, self.settings.agent.self_check_match)
+        if qid is None:
+            return hits
+        lead = [
+            c
+            for c in self.retriever.chunks
+            if qid in c.extra.get("answers", "").split(",")
+            and c.section
+            and c.section[-1] == "Short answer"
+        ]
+        if not lead:
+            return hits
+        lead_ids = {c.id for c in lead}
+        rest = [h for h in hits if h.chunk.id not in lead_ids]
+        top = hits[0].score if hits else 1.0
+        dense = float(max(self.embedder.embed_passages([c.text for c in lead]) @ query_vec))
+        first = [SearchHit(chunk=c, score=top, rank=1, dense_score=dense) for c in lead]
+        return first + rest
 
     def _original_text(self, source: str) -> str | None:
         from corpus.documents import original_text
@@ -223,7 +281,9 @@ class Tutor:
         language = detect_language(question)
         standalone = self.condense(history, question)
         t_condensed = time.monotonic()
-        hits = self.retriever.search(standalone, filters=filters)
+        query_vec = self.embedder.embed_queries([standalone])[0]
+        hits = self.retriever.search(standalone, filters=filters, query_vector=query_vec)
+        hits = self._lead_with_study_note(hits, query_vec)
         t_retrieved = time.monotonic()
         best = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
         topics = closest_topics(hits)

@@ -167,6 +167,16 @@ class AgentSettings(_Section):
         le=1,
         description="Share of answer sentences that must be supported, else the tutor abstains.",
     )
+    self_check_match: float = Field(
+        default=0.93,
+        ge=0,
+        le=1,
+        description=(
+            "Cosine at which a question counts as restating a self-check question, so the "
+            "short answer of its study note leads the context (measured: restatements 0.95-1.0, "
+            "a neighbouring question 0.86)."
+        ),
+    )
     support_threshold: float = Field(
         default=0.5,
         ge=0,
