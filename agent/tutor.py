@@ -34,7 +34,7 @@ from agent.llm.client import translate_llm_errors
 from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
 from index.embedders import Embedder
 from index.retriever import HybridRetriever, SearchFilters, SearchHit
-from tutor.errors import LLMResponseError
+from tutor.errors import CorpusError, LLMResponseError
 from tutor.settings import Settings
 
 SentenceFn = Callable[[AnswerSentence], None]
@@ -183,11 +183,16 @@ class Tutor:
             from corpus.questions import load_question_bank
 
             ids, texts = [], []
-            for q in load_question_bank(self.settings.corpus.dir):
+            try:
+                bank = load_question_bank(self.settings.corpus.dir)
+            except CorpusError:
+                bank = []  # a corpus without the roadmap (tests, custom corpora)
+            for q in bank:
                 for text in q.texts.values():
                     ids.append(q.id)
                     texts.append(text)
-            self._bank = (ids, self.embedder.embed_queries(texts))
+            vecs = self.embedder.embed_queries(texts) if texts else np.zeros((0, 1))
+            self._bank = (ids, vecs)
         return self._bank
 
     def _lead_with_study_note(
