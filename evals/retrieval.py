@@ -9,24 +9,30 @@ say): a hit on any of them counts. The schema is documented in evals/README.md.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evals.jsonl import (
+    GoldPassage,
+    data_error,
+    gold_passages,
+    json_object,
+    load_jsonl,
+    nonempty_str,
+    tag_list,
+)
 from tutor.errors import EvalDataError
+
+__all__ = ["GoldPassage", "RetrievalCase", "RetrievalReport", "evaluate", "load_retrieval_set"]
+
+_SCHEMA = "evals/README.md"
 
 Span = tuple[str, int, int]  # (document name, start, end) in the original text
 
 _FIELDS = ("id", "query", "language", "gold", "tags")
 _OPTIONAL = ("note",)
-
-
-@dataclass(frozen=True)
-class GoldPassage:
-    source: str  # document name, as in SourceDocument.name ("roadmap-es.txt", "notes/x.md")
-    substring: str  # exact text of the original document
 
 
 @dataclass(frozen=True)
@@ -66,46 +72,18 @@ class RetrievalReport:
 
 
 def _bad(path: Path, line: int, field_name: str | None, problem: str) -> EvalDataError:
-    where = f"{path}, line {line}" + (f", field '{field_name}'" if field_name else "")
-    return EvalDataError(f"{where}: {problem} - fix that line (schema in evals/README.md)")
-
-
-def _nonempty_str(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+    return data_error(path, line, field_name, problem, _SCHEMA)
 
 
 def _parse_case(path: Path, line: int, raw: str) -> RetrievalCase:
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise _bad(path, line, None, f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
-    if not isinstance(data, dict):
-        raise _bad(path, line, None, f"must be a JSON object, got {type(data).__name__}")
-    for name in _FIELDS:
-        if name not in data:
-            raise _bad(path, line, name, "missing")
-    unknown = sorted(set(data) - set(_FIELDS) - set(_OPTIONAL))
-    if unknown:
-        raise _bad(path, line, unknown[0], f"unknown field (allowed: {', '.join(_FIELDS)}, note)")
+    data = json_object(path, line, raw, _FIELDS, _OPTIONAL, _SCHEMA)
     for name in ("id", "query", "language"):
-        if not _nonempty_str(data[name]):
+        if not nonempty_str(data[name]):
             raise _bad(path, line, name, f"must be a non-empty string, got {data[name]!r}")
-    gold = data["gold"]
-    if not isinstance(gold, list):
-        raise _bad(path, line, "gold", f"must be a list, got {type(gold).__name__}")
-    if not gold:
+    passages = gold_passages(path, line, data["gold"], _SCHEMA)
+    if not passages:
         raise _bad(path, line, "gold", "is empty: give at least one gold passage")
-    passages = []
-    for i, item in enumerate(gold):
-        if not isinstance(item, dict):
-            raise _bad(path, line, f"gold[{i}]", "must be an object {source, substring}")
-        for key in ("source", "substring"):
-            if not _nonempty_str(item.get(key)):
-                raise _bad(path, line, f"gold[{i}].{key}", "must be a non-empty string")
-        passages.append(GoldPassage(item["source"], item["substring"]))
-    tags = data["tags"]
-    if not isinstance(tags, list) or not all(_nonempty_str(t) for t in tags):
-        raise _bad(path, line, "tags", f"must be a list of non-empty strings, got {tags!r}")
+    tags = tag_list(path, line, data["tags"], _SCHEMA)
     note = data.get("note")
     if note is not None and not isinstance(note, str):
         raise _bad(path, line, "note", f"must be a string or null, got {type(note).__name__}")
@@ -113,38 +91,27 @@ def _parse_case(path: Path, line: int, raw: str) -> RetrievalCase:
         id=data["id"],
         query=data["query"],
         language=data["language"],
-        gold=tuple(passages),
-        tags=tuple(tags),
+        gold=passages,
+        tags=tags,
         note=note,
         line=line,
     )
 
 
 def load_retrieval_set(path: Path) -> list[RetrievalCase]:
-    """Read a retrieval JSONL file (one case per line; blank lines are skipped).
+    """Read the retrieval set (JSONL, schema in evals/README.md).
 
     Raises EvalDataError naming the line and the field for bad JSON, a missing, unknown or
     mistyped field, an empty gold list, or a duplicate id.
     """
-    path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalDataError(f"{path}: cannot read the retrieval set ({exc})") from exc
-    cases: list[RetrievalCase] = []
-    seen: dict[str, int] = {}
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        case = _parse_case(path, number, raw)
-        if case.id in seen:
-            raise _bad(path, number, "id", f"{case.id!r} already used on line {seen[case.id]}")
-        seen[case.id] = number
-        cases.append(case)
-    if not cases:
-        raise EvalDataError(f"{path}: no cases - the retrieval set is empty")
-    return cases
+    return load_jsonl(
+        path,
+        _parse_case,
+        lambda case: case.id,
+        what="the retrieval set",
+        nothing="no cases - the retrieval set is empty",
+        schema=_SCHEMA,
+    )
 
 
 # --------------------------------------------------------------------------- scoring

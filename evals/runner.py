@@ -24,8 +24,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals import metrics as M
+from evals.jsonl import (
+    GoldPassage,
+    data_error,
+    gold_passages,
+    json_object,
+    load_jsonl,
+    nonempty_str,
+    tag_list,
+)
 from evals.judge import Judge, JudgeConfig
-from evals.retrieval import GoldPassage, RetrievalCase, gold_spans
+from evals.retrieval import RetrievalCase, gold_spans
 from tutor.errors import EvalDataError
 from tutor.settings import REPO_ROOT, Settings
 
@@ -58,6 +67,7 @@ LOWER_BETTER = {"first_token_mean_s": 1.25, "total_mean_s": 1.25}
 
 # --------------------------------------------------------------------------- the eval set
 
+_SCHEMA = "evals/FAITHFULNESS.md"
 _FIELDS = (
     "id",
     "version",
@@ -91,8 +101,7 @@ class EvalItem:
 
 
 def _bad(path: Path, line: int, field_name: str | None, problem: str) -> EvalDataError:
-    where = f"{path}, line {line}" + (f", field '{field_name}'" if field_name else "")
-    return EvalDataError(f"{where}: {problem} - fix that line (schema in evals/FAITHFULNESS.md)")
+    return data_error(path, line, field_name, problem, _SCHEMA)
 
 
 def _str(path: Path, line: int, data: dict[str, Any], name: str, empty_ok: bool = False) -> str:
@@ -103,18 +112,7 @@ def _str(path: Path, line: int, data: dict[str, Any], name: str, empty_ok: bool 
 
 
 def _parse_item(path: Path, line: int, raw: str) -> EvalItem:
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise _bad(path, line, None, f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
-    if not isinstance(data, dict):
-        raise _bad(path, line, None, f"must be a JSON object, got {type(data).__name__}")
-    for name in _FIELDS:
-        if name not in data:
-            raise _bad(path, line, name, "missing")
-    unknown = sorted(set(data) - set(_FIELDS) - {"note"})
-    if unknown:
-        raise _bad(path, line, unknown[0], f"unknown field (allowed: {', '.join(_FIELDS)}, note)")
+    data = json_object(path, line, raw, _FIELDS, ("note",), _SCHEMA)
     for name in ("id", "version", "question", "language"):
         _str(path, line, data, name)
     _str(path, line, data, "reference_answer", empty_ok=True)
@@ -125,26 +123,13 @@ def _parse_item(path: Path, line: int, raw: str) -> EvalItem:
         raise _bad(path, line, "history", "must be a list of {question, answer} objects")
     for i, turn in enumerate(data["history"]):
         if not isinstance(turn, dict) or not all(
-            isinstance(turn.get(k), str) and turn[k].strip() for k in ("question", "answer")
+            nonempty_str(turn.get(k)) for k in ("question", "answer")
         ):
             raise _bad(path, line, f"history[{i}]", "must be an object {question, answer}")
         history.append((turn["question"], turn["answer"]))
-    gold = data["gold"]
-    if not isinstance(gold, list):
-        raise _bad(path, line, "gold", f"must be a list, got {type(gold).__name__}")
-    if data["answerable"] and not gold:
+    passages = gold_passages(path, line, data["gold"], _SCHEMA)
+    if data["answerable"] and not passages:
         raise _bad(path, line, "gold", "is empty: an answerable item needs a gold passage")
-    passages = []
-    for i, item in enumerate(gold):
-        if not isinstance(item, dict):
-            raise _bad(path, line, f"gold[{i}]", "must be an object {source, substring}")
-        for key in ("source", "substring"):
-            if not isinstance(item.get(key), str) or not item[key].strip():
-                raise _bad(path, line, f"gold[{i}].{key}", "must be a non-empty string")
-        passages.append(GoldPassage(item["source"], item["substring"]))
-    tags = data["tags"]
-    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
-        raise _bad(path, line, "tags", f"must be a list of non-empty strings, got {tags!r:.60}")
     return EvalItem(
         id=data["id"],
         version=data["version"],
@@ -153,32 +138,22 @@ def _parse_item(path: Path, line: int, raw: str) -> EvalItem:
         history=tuple(history),
         answerable=data["answerable"],
         reference_answer=data["reference_answer"],
-        gold=tuple(passages),
-        tags=tuple(tags),
+        gold=passages,
+        tags=tag_list(path, line, data["tags"], _SCHEMA),
         line=line,
     )
 
 
 def load_eval_set(path: Path) -> list[EvalItem]:
     """Read the faithfulness eval set (JSONL). EvalDataError names the line and the field."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalDataError(f"{path}: cannot read the eval set ({exc})") from exc
-    items: list[EvalItem] = []
-    seen: dict[str, int] = {}
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        item = _parse_item(path, number, raw)
-        if item.id in seen:
-            raise _bad(path, number, "id", f"{item.id!r} already used on line {seen[item.id]}")
-        seen[item.id] = number
-        items.append(item)
-    if not items:
-        raise EvalDataError(f"{path}: no items - the eval set is empty")
-    return items
+    return load_jsonl(
+        path,
+        _parse_item,
+        lambda item: item.id,
+        what="the eval set",
+        nothing="no items - the eval set is empty",
+        schema=_SCHEMA,
+    )
 
 
 def eval_set_version(path: Path, items: Sequence[EvalItem]) -> str:
