@@ -25,6 +25,7 @@ from agent.citations import (
     dense_support,
     lexical_support,
     parse_markers,
+    render_with_citations,
     split_sentences,
     support_score,
     supported_ratio,
@@ -356,33 +357,22 @@ class Tutor:
             total_s=round(t_end - t0, 3),
             condense_s=round(t_condensed - t0, 3),
         )
-        sentences = tuple(_answer_sentence(a) for a in emitted)
-        if decision.abstain:
-            return TutorAnswer(
-                question=question,
-                standalone_question=standalone,
-                answer=prompts.abstain_message(language, topics),
-                language=language,
-                abstained=True,
-                abstain_reason=decision.reason,
-                sentences=sentences,
-                citations=tuple(citations),
-                closest_topics=tuple(topics),
-                timings=timings,
-                draft=draft,
-            )
-        from agent.citations import render_with_citations
-
+        # An abstaining answer keeps the draft and its checked sentences for inspection.
+        abstain = decision.abstain
         return TutorAnswer(
             question=question,
             standalone_question=standalone,
-            answer=render_with_citations(emitted),
+            answer=(
+                prompts.abstain_message(language, topics)
+                if abstain
+                else render_with_citations(emitted)
+            ),
             language=language,
-            abstained=False,
-            abstain_reason=None,
-            sentences=sentences,
+            abstained=abstain,
+            abstain_reason=decision.reason,
+            sentences=tuple(_answer_sentence(a) for a in emitted),
             citations=tuple(citations),
-            readings=tuple(readings_from(hits)),
+            readings=() if abstain else tuple(readings_from(hits)),
             closest_topics=tuple(topics),
             timings=timings,
             draft=draft,
