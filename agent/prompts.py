@@ -19,6 +19,9 @@ LANGUAGE_NAMES = {
     "ko": "Korean",
 }
 
+# The languages a learner can ask the tutor to answer in (the corpus's languages).
+ANSWER_LANGUAGES = ("en", "es", "fr", "ja", "zh-Hans", "zh-Hant")
+
 SYSTEM_PROMPT = """You are Roadmap Tutor, a tutor for people learning generative AI.
 Answer the question using ONLY the numbered sources in the user message.
 Rules:

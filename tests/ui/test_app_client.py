@@ -28,6 +28,11 @@ def test_ask_search_and_status_endpoints(fake_app, wait_ready):
     assert final["answer"].startswith("Multi-query attention")
     assert len(outputs) >= 2 and not outputs[0].startswith("{")  # text came before the record
 
+    record = client.predict(
+        "What is multi-query attention?", "[]", "", "fr", api_name="/ask"
+    )  # answer_language overrides the question's language
+    assert record["language"] == "fr"
+
     hits = client.predict("diffusion models add noise", 2, "es", api_name="/search")
     assert hits and all(h["language"] == "es" for h in hits)
 
