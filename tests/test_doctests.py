@@ -9,6 +9,7 @@ MODULES = [
     "agent.citations",
     "agent.context",
     "agent.tutor",
+    "evals.report",
     "index.fusion",
     "index.lexical",
     "ui.render",

@@ -96,7 +96,8 @@ def _fmt(value: Any) -> str:
 
 
 def cmd_run(args: argparse.Namespace, rt: Runtime) -> int:
-    from evals.runner import JUDGE_VALIDATION, load_validation, run_eval, validation_line
+    from evals.report import validation_line
+    from evals.runner import JUDGE_VALIDATION, load_validation, run_eval
     from tutor.cli import StderrProgress, print_json
 
     eval_set = getattr(args, "eval_set", None) or rt.settings.evals.eval_set
@@ -200,7 +201,8 @@ def cmd_compare(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_history(args: argparse.Namespace, rt: Runtime) -> int:
-    from evals.runner import history, history_svg
+    from evals.report import history_svg
+    from evals.runner import history
     from tutor.cli import print_json
 
     runs = history(rt.settings)

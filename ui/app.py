@@ -516,7 +516,8 @@ def _evals_tab(gr: Any, app: AppState) -> None:
     report = gr.HTML("", padding=True, elem_id="eval-report")
 
     def latest() -> list[str]:
-        from evals.runner import history, history_svg, load_run, load_validation, render_report
+        from evals.report import history_svg, render_report
+        from evals.runner import history, load_run, load_validation
 
         runs = history(app.settings)
         if not runs:

@@ -9,11 +9,11 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from evals.judge import Judge
+from evals.report import history_svg
 from evals.runner import (
     RECORDS,
     compare_runs,
     history,
-    history_svg,
     load_eval_set,
     load_run,
     run_eval,
