@@ -36,13 +36,18 @@ def best_window(
 ) -> tuple[int, int]:
     """The run of consecutive sentences, within `max_tokens`, that covers most query words.
 
-    Ties go to the earliest window, since passages usually lead with their point.
-    Returns a span of `text`; the whole text when it already fits.
+    Ties go to the earliest window, since passages usually lead with their point, and
+    the window then grows to fill the budget: a heading that matches the question must
+    bring the sentences under it (a question in another language matches nothing, and
+    gets the passage's opening). Returns a span of `text`; the whole text when it fits.
 
     >>> words = lambda s: len(s.split())
     >>> t = "Cats purr. GQA shares key heads. Dogs bark."
     >>> t[slice(*best_window(t, "what does GQA share", 4, words))].strip()
     'GQA shares key heads.'
+    >>> t = "## LoRA\\nIt trains two small matrices. The rest is frozen. Unrelated tail here."
+    >>> t[slice(*best_window(t, "how does LoRA work", 11, words))]
+    '## LoRA\\nIt trains two small matrices. The rest is frozen.'
     """
     if count_tokens(text) <= max_tokens:
         return 0, len(text)
@@ -60,7 +65,7 @@ def best_window(
             if total > max_tokens and j > i:
                 break
             score += hits[j]
-            if score > best[0]:
+            if score > best[0] or (score == best[0] and i == best[1]):
                 best = (score, i, j)
     _, first, last = best
     start, end = spans[first][0], spans[last][1]
