@@ -179,7 +179,12 @@ _BAD = '<span class="bad">&#10007;</span>'
 
 def _claims_html(rec: dict[str, Any]) -> str:
     if rec["abstained"]:
-        return f'<span class="muted">abstained: {_e(rec.get("abstain_reason"))}</span>'
+        why = f'<span class="muted">abstained: {_e(rec.get("abstain_reason"))}</span>'
+        if rec.get("draft"):
+            why += (
+                f"<details><summary>declined draft</summary><pre>{_e(rec['draft'])}</pre></details>"
+            )
+        return why
     rows = []
     for c in rec["claims"]:
         mark = _OK if c["supported"] else _BAD

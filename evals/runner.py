@@ -236,6 +236,8 @@ def score_item(
         "standalone_question": answer.standalone_question,
         "abstained": answer.abstained,
         "abstain_reason": answer.abstain_reason,
+        # The model's own words, kept when the tutor declined them (why it abstained).
+        "draft": answer.draft if answer.abstained else None,
         "claims": [{"text": c, "supported": v} for c, v in zip(claims, verdicts, strict=True)],
         "sentences": sentence_rows,
         "citations": [
