@@ -24,6 +24,7 @@ from agent.citations import (
     cross_language_weight,
     dense_support,
     lexical_support,
+    numeric_support,
     parse_markers,
     render_with_citations,
     split_sentences,
@@ -68,6 +69,23 @@ def decide_abstention(
     if ratio is not None and ratio < min_supported_ratio:
         return AbstentionDecision(True, "the draft answer is mostly unsupported")
     return AbstentionDecision(False, None)
+
+
+def pair_support(
+    sentence: str, passage: str, cosine: float, answer_language: str, source_language: str
+) -> float:
+    """How well one source supports one answer sentence (0..1).
+
+    Numbers are compared only where words are: across languages a source may spell
+    them out or count in other units (万, 亿).
+    """
+    weight = cross_language_weight(answer_language, source_language)
+    return support_score(
+        lexical_support(sentence, passage),
+        dense_support(cosine),
+        lexical_weight=weight,
+        numeric=numeric_support(sentence, passage) if weight else 1.0,
+    )
 
 
 def answer_language_for(question: str, requested: str | None = None) -> str:
@@ -281,11 +299,7 @@ class Tutor:
         cos = svecs @ passage_vecs.T if len(citations) else np.zeros((len(drafts), 0))
         support = [
             [
-                support_score(
-                    lexical_support(d.text, c.text),
-                    dense_support(float(cos[i, j])),
-                    lexical_weight=cross_language_weight(language, c.language),
-                )
+                pair_support(d.text, c.text, float(cos[i, j]), language, c.language)
                 for j, c in enumerate(citations)
             ]
             for i, d in enumerate(drafts)

@@ -83,3 +83,12 @@ def test_short_fragments_are_not_claims():
     out = align_sentences([_draft("Yes.")], [[0.0]], 0.5)
     assert out[0].supported and out[0].citations == ()
     assert supported_ratio(out) == 1.0
+
+
+def test_numbers_compare_without_separators_and_ignore_urls_and_list_numbers():
+    from agent.citations import numbers_in, numeric_support
+
+    assert numbers_in("1. See https://arxiv.org/abs/2106.09685 for 10,000x fewer") == {"10000"}
+    assert numeric_support("It cuts parameters 10,000 times.", "by 10000 times") == 1.0
+    assert numeric_support("Trained in 2020 on 300B tokens.", "300B tokens (2021)") == 0.5
+    assert numeric_support("No numbers here.", "175 billion") == 1.0

