@@ -45,13 +45,13 @@ def test_each_session_has_its_own_conversation(fake_app, wait_ready):
 
     a, b = Client(fake_app, verbose=False), Client(fake_app, verbose=False)
     wait_ready(a)
-    page_a = a.predict("What is multi-query attention?", "", api_name="/chat")[0]
-    page_b = b.predict("How do diffusion models work?", "", api_name="/chat")[0]
+    page_a = a.predict("What is multi-query attention?", "", "", api_name="/chat")[0]
+    page_b = b.predict("How do diffusion models work?", "", "", api_name="/chat")[0]
     assert "multi-query attention?" in page_a and "diffusion" not in page_a.split("Tutor")[0]
     assert "How do diffusion models work?" in page_b
     assert "What is multi-query attention?" not in page_b
     # A second question in session A keeps A's first turn.
-    page_a2 = a.predict("And GQA?", "", api_name="/chat")[0]
+    page_a2 = a.predict("And GQA?", "", "", api_name="/chat")[0]
     assert "What is multi-query attention?" in page_a2 and "And GQA?" in page_a2
     assert "diffusion models work" not in page_a2
 
@@ -74,7 +74,7 @@ def test_a_failed_request_is_a_clear_error_and_the_app_keeps_working(serve, tiny
     assert wait_ready(client)["ready"]
     with pytest.raises(AppError, match="nothing answers at"):
         client.predict("What is multi-query attention?", "[]", "", api_name="/ask")
-    page = client.predict("What is multi-query attention?", "", api_name="/chat")[0]
+    page = client.predict("What is multi-query attention?", "", "", api_name="/chat")[0]
     assert 'role="alert"' in page and "nothing answers at" in page
     # The app still serves what does not need the model.
     assert client.predict("diffusion", 1, "", api_name="/search")
