@@ -76,9 +76,9 @@ def _bank(rt: Runtime) -> list[Any]:
 
 
 def _store(rt: Runtime, bank: list[Any]) -> Any:
-    from agent.progress import ProgressStore
+    from agent.practice import open_progress
 
-    return ProgressStore(rt.settings.learner_db, [(q.id, q.section[-1]) for q in bank])
+    return open_progress(rt.settings, bank)
 
 
 def _rubric(rt: Runtime, qid: str) -> Any:
@@ -146,6 +146,7 @@ def _report_json(report: Any, recorded: int | None) -> dict[str, Any]:
 
 def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
     from agent.grading import grade_answer
+    from agent.practice import grade_and_record
     from tutor.cli import print_json
 
     answer = _read_answer(args.answer, sys.stdin)
@@ -183,25 +184,17 @@ def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
                             "no self-check question matches --question: use --id SQnn, or give "
                             "--reference to grade against your own reference answer"
                         )
-                rubric = _rubric(rt, q.id)
-                report = grade_answer(
-                    q.text_en,
+                report, recorded = grade_and_record(
+                    store,
+                    profile,
+                    q,
                     answer,
-                    rubric,
+                    _rubric(rt, q.id),
                     embedder=rt.embedder,
                     chat_model=_chat(rt, args.grader),
                     settings=rt.settings,
                     reveal=args.reveal,
                     mode=args.grader,
-                )
-                recorded = store.record_attempt(
-                    profile,
-                    q.id,
-                    answer,
-                    report.verdict,
-                    report.score,
-                    report.to_json(),
-                    section=q.section[-1],
                 )
     finally:
         rt.close()
@@ -242,7 +235,8 @@ def run_quiz(
     rt: Runtime, profile: str, section: str | None, grader: str, stdin: TextIO, out: TextIO
 ) -> int:
     """The quiz loop over `stdin`/`out` (so tests can feed it): returns questions graded."""
-    from agent.grading import grade_answer, hint
+    from agent.grading import hint
+    from agent.practice import grade_and_record
 
     bank = _bank(rt)
     graded = 0
@@ -273,23 +267,16 @@ def run_quiz(
                     continue
                 if not answer:
                     continue
-                report = grade_answer(
-                    q.text_en,
+                report, _ = grade_and_record(
+                    store,
+                    profile,
+                    q,
                     answer,
                     rubric,
                     embedder=rt.embedder,
                     chat_model=_chat(rt, grader),
-                    mode=grader,
                     settings=rt.settings,
-                )
-                store.record_attempt(
-                    profile,
-                    q.id,
-                    answer,
-                    report.verdict,
-                    report.score,
-                    report.to_json(),
-                    section=q.section[-1],
+                    mode=grader,
                 )
                 graded += 1
                 _print_report(report, out)

@@ -389,37 +389,30 @@ def _practice_tab(gr: Any, app: AppState, profile: Any) -> None:
 
 
 def _grade(rt: Runtime, question_id: str, answer: str, learner: str) -> dict[str, Any]:
-    """Grade one answer; records the attempt when the progress store is available."""
-    from agent.grading import grade_answer, load_rubric
+    """Grade one answer and record the attempt in the learner's progress."""
+    from agent.grading import load_rubric
+    from agent.practice import grade_and_record, open_progress
     from corpus.questions import load_question_bank
 
     if not answer.strip():
         raise ConfigError("write an answer first (or ask for a hint)")
-    bank = {q.id: q for q in load_question_bank(rt.settings.corpus.dir)}
-    if question_id not in bank:
+    bank = load_question_bank(rt.settings.corpus.dir)
+    question = next((q for q in bank if q.id == question_id), None)
+    if question is None:
         raise ConfigError(f"no self-check question {question_id!r}: use SQ01..SQ12")
     rubric = load_rubric(rt.settings.grading.rubrics_dir, question_id, rt.settings.corpus.dir)
-    report = grade_answer(
-        bank[question_id].text_en,
-        answer,
-        rubric,
-        embedder=rt.embedder,
-        chat_model=rt.chat_model(),
-        settings=rt.settings,
-    )
-    record = report.to_json()
-    with _progress_store(rt) as store:
-        store.ensure_profile(learner)
-        store.record_attempt(
+    with open_progress(rt.settings, bank) as store:
+        report, _ = grade_and_record(
+            store,
             learner,
-            question_id,
+            question,
             answer,
-            report.verdict,
-            report.score,
-            record,
-            " > ".join(bank[question_id].section),
+            rubric,
+            embedder=rt.embedder,
+            chat_model=rt.chat_model(),
+            settings=rt.settings,
         )
-    return record
+    return report.to_json()
 
 
 def _hint(rt: Runtime, question_id: str, level: int, learner: str) -> dict[str, Any]:
@@ -431,11 +424,10 @@ def _hint(rt: Runtime, question_id: str, level: int, learner: str) -> dict[str, 
 
 def _progress_store(rt: Runtime) -> Any:
     """The learner database, opened per call (SQLite connections stay in their thread)."""
-    from agent.progress import ProgressStore
+    from agent.practice import open_progress
     from corpus.questions import load_question_bank
 
-    bank = load_question_bank(rt.settings.corpus.dir)
-    return ProgressStore(rt.settings.learner_db, [(q.id, " > ".join(q.section)) for q in bank])
+    return open_progress(rt.settings, load_question_bank(rt.settings.corpus.dir))
 
 
 def _attempt_rows(rt: Runtime, learner: str | None) -> list[list[Any]]:
