@@ -109,8 +109,7 @@ def test_eval_judge_prints_balanced_accuracy_and_writes_validation(
     data = tmp_path / "begin.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out_file = tmp_path / "validation.json"
-    code, out, _ = run_cli(
-        capsys,
+    judge_args = [
         "--data-dir",
         str(tmp_path / "d"),
         "eval",
@@ -121,10 +120,8 @@ def test_eval_judge_prints_balanced_accuracy_and_writes_validation(
         url,
         "--judge-model",
         "stub",
-        "--write",
-        str(out_file),
-        "--json",
-    )
+    ]
+    code, out, _ = run_cli(capsys, *judge_args, "--write", str(out_file), "--json")
     assert code == 0
     result = json.loads(out)
     # tp 1, tn 1, fp 1 (the Peru claim mentions Paris) -> (1/1 + 1/2) / 2
@@ -134,19 +131,7 @@ def test_eval_judge_prints_balanced_accuracy_and_writes_validation(
     assert len(prompts) == 3
 
     # A second run is served from the judge cache: no request reaches the endpoint.
-    code, out, _ = run_cli(
-        capsys,
-        "--data-dir",
-        str(tmp_path / "d"),
-        "eval",
-        "judge",
-        "--data",
-        str(data),
-        "--judge-url",
-        url,
-        "--judge-model",
-        "stub",
-    )
+    code, out, _ = run_cli(capsys, *judge_args)
     assert code == 0 and "balanced_accuracy 0.750" in out
     assert len(prompts) == 3
 
