@@ -141,6 +141,23 @@ def cross_language_weight(answer_language: str, source_language: str) -> float:
     return 0.6 if same else 0.0
 
 
+def pair_support(
+    sentence: str, passage: str, cosine: float, answer_language: str, source_language: str
+) -> float:
+    """How well one source supports one answer sentence (0..1), given their e5 cosine.
+
+    Numbers are compared only where words are: across languages a source may spell
+    them out or count in other units (万, 亿).
+    """
+    weight = cross_language_weight(answer_language, source_language)
+    return support_score(
+        lexical_support(sentence, passage),
+        dense_support(cosine),
+        lexical_weight=weight,
+        numeric=numeric_support(sentence, passage) if weight else 1.0,
+    )
+
+
 def is_substantive(sentence: str) -> bool:
     """Sentences worth a citation: not greetings, headings or bare list markers."""
     return len(tokenize(sentence)) >= 3

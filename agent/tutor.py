@@ -21,14 +21,10 @@ from agent import prompts
 from agent.citations import (
     AlignedSentence,
     align_sentences,
-    cross_language_weight,
-    dense_support,
-    lexical_support,
-    numeric_support,
+    pair_support,
     parse_markers,
     render_with_citations,
     split_sentences,
-    support_score,
     supported_ratio,
 )
 from agent.context import best_window
@@ -69,23 +65,6 @@ def decide_abstention(
     if ratio is not None and ratio < min_supported_ratio:
         return AbstentionDecision(True, "the draft answer is mostly unsupported")
     return AbstentionDecision(False, None)
-
-
-def pair_support(
-    sentence: str, passage: str, cosine: float, answer_language: str, source_language: str
-) -> float:
-    """How well one source supports one answer sentence (0..1).
-
-    Numbers are compared only where words are: across languages a source may spell
-    them out or count in other units (万, 亿).
-    """
-    weight = cross_language_weight(answer_language, source_language)
-    return support_score(
-        lexical_support(sentence, passage),
-        dense_support(cosine),
-        lexical_weight=weight,
-        numeric=numeric_support(sentence, passage) if weight else 1.0,
-    )
 
 
 def answer_language_for(question: str, requested: str | None = None) -> str:
