@@ -1,8 +1,8 @@
 """Grade a learner's answer to a self-check question against a reviewable rubric.
 
 The grade is deterministic by default: each rubric key point is aligned with the
-sentences of the answer by the same lexical + dense support the tutor uses for citations
-(`agent.citations`), which gives a coverage score, the covered and missing points and
+sentences of the answer by the support model the tutor uses for citations
+(`agent.support`), which gives a coverage score, the covered and missing points and
 their citations into the study notes. Modes "combined" and "llm" add one short call to
 the local model for a holistic verdict. On evals/grading.jsonl the bundled 1.5B model
 agreed with the teacher labels far less than the deterministic score (it gave 0 to most
@@ -30,7 +30,8 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from agent.citations import dense_support, lexical_support, split_sentences, support_score
+from agent.citations import dense_support, split_sentences
+from agent.support import SupportModel, load_support_model
 from index.embedders import Embedder
 from index.lexical import tokenize
 from tutor.errors import EvalDataError
@@ -119,12 +120,12 @@ class GradeReport:
 
 @dataclass(frozen=True)
 class GradingParams:
-    """Thresholds of the deterministic grader (tuned on evals/grading.jsonl, see the bench)."""
+    """Knobs of the grader. Support is the support model's probability (agent/support.py)."""
 
-    lexical_weight: float = 0.6  # inside support_score, for answers in the rubric's language
-    point_low: float = 0.30  # support at or below: the point is not covered at all
-    point_high: float = 0.60  # support at or above: fully covered; linear in between
-    covered_at: float = 0.45  # support from which a point is listed as covered
+    # Support from which a key point counts as covered; None: the support model's own
+    # "grading" threshold, chosen on SemEval-2013 by scripts/train_support_model.py.
+    covered_at: float | None = None
+    credit_band: float = 0.15  # credit grows linearly over covered_at +- this band
     off_topic_below: float = 0.35  # dense relevance to the question + key points
     off_topic_min_tokens: int = 4  # shorter non-answers ("I don't know") are incorrect
     misconception_penalty: float = 1.5  # points off per misconception stated
@@ -371,13 +372,18 @@ def find_misconceptions(
 # ------------------------------------------------------------------ scoring (pure)
 
 
-def point_credit(support: float, params: GradingParams) -> float:
-    """0..1 credit for a key point from its best support (linear between low and high)."""
-    if support <= params.point_low:
+def point_credit(support: float, covered_at: float, band: float) -> float:
+    """0..1 credit for a key point from its support (linear over covered_at +- band).
+
+    >>> point_credit(0.9, 0.5, 0.15), point_credit(0.5, 0.5, 0.15), point_credit(0.2, 0.5, 0.15)
+    (1.0, 0.5, 0.0)
+    """
+    low, high = covered_at - band, covered_at + band
+    if support <= low:
         return 0.0
-    if support >= params.point_high:
+    if support >= high:
         return 1.0
-    return (support - params.point_low) / (params.point_high - params.point_low)
+    return round((support - low) / (high - low), 3)
 
 
 def verdict_for(score: int, off_topic: bool) -> Verdict:
@@ -456,33 +462,37 @@ class Alignment:
 
 
 def align_key_points(
-    rubric: Rubric, answer: str, embedder: Embedder, params: GradingParams, language: str
+    rubric: Rubric,
+    answer: str,
+    embedder: Embedder,
+    language: str,
+    support_model: SupportModel,
 ) -> Alignment:
-    """Support of every key point by the answer's sentences (and the whole answer)."""
+    """Support of every key point by the answer's sentences (and the whole answer).
+
+    A key point's support is the support model's probability that some sentence of the
+    answer (or the answer as a whole: a point may be spread over two sentences) states
+    it. The rubric is English; for an answer in another language the model sees that the
+    languages differ and weighs the multilingual cosine instead of shared words.
+    """
     units = [s for s in split_sentences(answer) if tokenize(s)]
     if len(units) != 1:
-        units.append(answer)  # a point may be spread over two sentences
+        units.append(answer)
     kp_texts = [kp.text for kp in rubric.key_points]
-    # e5 in symmetric mode: both sides as queries, as for sentence similarity.
-    vecs = embedder.embed_queries([*kp_texts, rubric.question, *units])
     n = len(kp_texts)
-    kp_vecs, q_vec, u_vecs = vecs[:n], vecs[n], vecs[n + 1 :]
-    cos = kp_vecs @ u_vecs.T
-    # The rubric is English; an answer in another language shares almost no tokens with
-    # it, so lexical overlap would only punish the language: rely on the dense side.
-    lex_w = params.lexical_weight if language == "en" else 0.0
-    support: list[float] = []
-    evidence: list[str | None] = []
-    for i, kp in enumerate(rubric.key_points):
-        scores = [
-            support_score(lexical_support(kp.text, u), dense_support(float(cos[i, j])), lex_w)
-            for j, u in enumerate(units)
-        ]
-        support.append(float(max(scores)))
-        # Evidence is a sentence of the answer, also when the whole answer scored best.
-        n_sent = len(units) - 1 if len(units) > 1 else 1
-        evidence.append(units[int(np.argmax(scores[:n_sent]))])
-    rel = float(np.max(np.vstack([kp_vecs, q_vec[None, :]]) @ u_vecs.T))
+    # The support model reads cosines of a claim as a query and evidence as a passage.
+    queries = embedder.embed_queries([*kp_texts, rubric.question, *units])
+    kp_vecs, q_vec, u_query_vecs = queries[:n], queries[n], queries[n + 1 :]
+    u_passage_vecs = embedder.embed_passages(units)
+    probs = support_model.matrix(
+        kp_texts, units, kp_vecs @ u_passage_vecs.T, ["en"] * n, [language] * len(units)
+    )
+    n_sent = len(units) - 1 if len(units) > 1 else 1
+    support = [float(row.max()) for row in probs]
+    # Evidence is a sentence of the answer, also when the whole answer scored best.
+    evidence: list[str | None] = [units[int(np.argmax(row[:n_sent]))] for row in probs]
+    # Relevance stays symmetric (both sides as queries): the off-topic gate is tuned on it.
+    rel = float(np.max(np.vstack([kp_vecs, q_vec[None, :]]) @ u_query_vecs.T))
     return Alignment(support, evidence, rel)
 
 
@@ -637,6 +647,7 @@ def grade_answer(
     reveal: bool = False,
     params: GradingParams | None = None,
     mode: Literal["combined", "deterministic", "llm"] = "deterministic",
+    support_model: SupportModel | None = None,
 ) -> GradeReport:
     """Grade `answer` to `question` against a rubric, or a reference answer given as a string.
 
@@ -693,8 +704,12 @@ def grade_answer(
             reveal=reveal,
         )
 
-    align = align_key_points(rubric, text, embedder, params, language)
-    credits = [point_credit(s, params) for s in align.support]
+    support_model = support_model or load_support_model()
+    covered_at = params.covered_at
+    if covered_at is None:
+        covered_at = support_model.threshold("grading")
+    align = align_key_points(rubric, text, embedder, language, support_model)
+    credits = [point_credit(s, covered_at, params.credit_band) for s in align.support]
     mcs = find_misconceptions(text, rubric.misconceptions)
     weights = [kp.weight for kp in rubric.key_points]
     det = deterministic_score(credits, weights, len(mcs), params.misconception_penalty)
@@ -710,6 +725,8 @@ def grade_answer(
         "deterministic_score": round(det, 3),
         "relevance": round(relevance, 3),
         "support": [round(s, 3) for s in align.support],
+        "support_model": support_model.version,
+        "covered_at": covered_at,
     }
     llm: tuple[str, int] | None = None
     if mode != "deterministic" and chat_model is not None and not det_off_topic:
@@ -727,7 +744,7 @@ def grade_answer(
 
     covered_kps, missing_kps, covered, missing = [], [], [], []
     for kp, sup, ev in zip(rubric.key_points, align.support, align.evidence, strict=True):
-        is_cov = sup >= params.covered_at and not off_topic
+        is_cov = sup >= covered_at and not off_topic
         (covered_kps if is_cov else missing_kps).append(kp)
         (covered if is_cov else missing).append(_point_result(kp, sup, ev, is_cov, reveal))
     citations = tuple(

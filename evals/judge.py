@@ -33,6 +33,8 @@ from agent.citations import (
     split_sentences,
     support_score,
 )
+from agent.support import SupportModel, evidence_for_embedding, load_support_model
+from corpus.language import detect_language
 from evals.metrics import Confusion, confusion
 from tutor.errors import EvalDataError
 
@@ -323,11 +325,79 @@ class Judge:
         return bool(result["supported"])
 
     def describe(self) -> dict[str, Any]:
-        return {"model_id": self.model_id, "prompt_version": PROMPT_VERSION, **asdict(self.config)}
+        return {
+            "model_id": self.model_id,
+            "kind": "LLM",
+            "prompt_version": PROMPT_VERSION,
+            **asdict(self.config),
+        }
 
     def close(self) -> None:
         if self.cache is not None:
             self.cache.close()
+
+
+class SupportJudge:
+    """The fast judge: the support model (`agent.support`) over e5 cosines, no LLM call.
+
+    Same interface as `Judge`. Claims are the answer's sentences. Evidence given as a list
+    of sentences is one passage (as WiCE's chunks are); a string is scored as a whole and
+    line by line (the eval runner joins cited passages with newlines), and the best
+    passage decides.
+    """
+
+    def __init__(
+        self,
+        embedder: Any,
+        support_model: SupportModel | None = None,
+        threshold: float | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.support_model = support_model or load_support_model()
+        self.threshold = (
+            threshold if threshold is not None else self.support_model.threshold("judge")
+        )
+        self.model_id = f"{self.support_model.version}|{embedder.id}"
+        self.calls = 0  # no model calls: kept for the same report fields as Judge
+        self.cache_hits = 0
+        self.unparsed = 0
+
+    def split_claims(self, answer: str) -> list[str]:
+        return fallback_claims(answer.strip()) if answer.strip() else []
+
+    def probability(self, claim: str, evidence: str | Sequence[str]) -> float:
+        if isinstance(evidence, str):
+            lines = [line for line in evidence.split("\n") if line.strip()]
+            passages = [evidence, *lines] if len(lines) > 1 else [evidence]
+        else:
+            passages = [" ".join(s.strip() for s in evidence if s.strip())]
+        passages = [p for p in passages if p.strip()]
+        if not claim.strip() or not passages:
+            return 0.0
+        cvec = self.embedder.embed_queries([claim])
+        pvecs = self.embedder.embed_passages([evidence_for_embedding(p) for p in passages])
+        language = detect_language(claim)
+        probs = self.support_model.matrix(
+            [claim],
+            passages,
+            cvec @ pvecs.T,
+            [language],
+            [detect_language(p) for p in passages],
+        )
+        return float(probs.max())
+
+    def verdict(self, claim: str, evidence: str | Sequence[str]) -> bool:
+        return self.probability(claim, evidence) >= self.threshold
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id,
+            "kind": "support model",
+            "threshold": self.threshold,
+        }
+
+    def close(self) -> None:
+        pass
 
 
 def _model_id(chat_model: Any) -> str:
@@ -415,7 +485,7 @@ def _sample_key(key: str) -> str:
 
 def evaluate_labelled(
     path: Path,
-    judge: Judge,
+    judge: Judge | SupportJudge,
     limit: int | None = None,
     fields: str = "auto",
     progress: Callable[[str, int, int], None] | None = None,

@@ -33,7 +33,7 @@ from evals.jsonl import (
     nonempty_str,
     tag_list,
 )
-from evals.judge import Judge, JudgeConfig
+from evals.judge import Judge, JudgeConfig, SupportJudge
 from evals.report import render_report
 from evals.retrieval import RetrievalCase, gold_spans
 from tutor.errors import EvalDataError
@@ -188,7 +188,7 @@ def score_item(
     answer: Any,
     retrieved: Sequence[dict[str, Any]],
     spans: Sequence[M.Span],
-    judge: Judge,
+    judge: Judge | SupportJudge,
 ) -> dict[str, Any]:
     """Judge one answer and compute its per-item metrics (a JSON-able record)."""
     cited_texts = {c.n: c.text for c in answer.citations}
@@ -368,8 +368,14 @@ def judge_model_id(runtime: Runtime) -> str:
     return f"embedded|{s.llm.gguf_path or 'bundled:' + MODEL_SHA256[:12]}"
 
 
-def make_judge(runtime: Runtime, config: JudgeConfig | None = None) -> Judge:
-    """The judge a run uses: runtime.judge_model, cached under settings.cache_dir/judge."""
+def make_judge(
+    runtime: Runtime, config: JudgeConfig | None = None, kind: str | None = None
+) -> Judge | SupportJudge:
+    """The judge a run uses (`kind`, else settings.evals.judge): the support model, or
+    runtime.judge_model cached under settings.cache_dir/judge."""
+    kind = kind or runtime.settings.evals.judge
+    if kind == "support":
+        return SupportJudge(runtime.embedder, runtime.support_model)
     config = config or JudgeConfig()
     embed = runtime.embedder.embed_queries if config.evidence in ("dense", "hybrid") else None
     return Judge(
@@ -419,7 +425,7 @@ def run_eval(
     subset: int | None = None,
     run_dir: Path | None = None,
     progress: Progress | None = None,
-    judge: Judge | None = None,
+    judge: Judge | SupportJudge | None = None,
     validation_path: Path | None = None,
 ) -> EvalRun:
     """Ask, judge and score every item; write the run folder; record it in the history.

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from agent.llm.client import Endpoint
+    from agent.support import SupportModel
     from agent.tutor import Tutor
     from index.embedders import Embedder
     from index.retriever import HybridRetriever
@@ -96,12 +97,24 @@ class Runtime:
         return make_chat_model(llm, self._judge_endpoint)
 
     @property
+    def support_model(self) -> SupportModel:
+        from agent.support import load_support_model
+
+        return load_support_model()
+
+    @property
     def tutor(self) -> Tutor:
         with self._lock:
             if self._tutor is None:
                 from agent.tutor import Tutor
 
-                self._tutor = Tutor(self.settings, self.retriever, self.chat_model(), self.embedder)
+                self._tutor = Tutor(
+                    self.settings,
+                    self.retriever,
+                    self.chat_model(),
+                    self.embedder,
+                    self.support_model,
+                )
             return self._tutor
 
     def close(self) -> None:

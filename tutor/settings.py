@@ -177,15 +177,27 @@ class AgentSettings(_Section):
             "a neighbouring question 0.86)."
         ),
     )
-    support_threshold: float = Field(
-        default=0.5,
+    support_threshold: float | None = Field(
+        default=None,
         ge=0,
         le=1,
-        description="Alignment score above which a passage supports a sentence.",
+        description=(
+            "Probability from the support model (agent/support.py) at which a passage counts "
+            "as supporting an answer sentence; unset: the model's own threshold for "
+            "citations, chosen on held-out data by scripts/train_support_model.py."
+        ),
     )
 
 
 class EvalSettings(_Section):
+    judge: Literal["support", "llm"] = Field(
+        default="support",
+        description=(
+            "Who judges faithfulness: the support model (fast, no LLM call; validated by "
+            "claim-held-out cross-validation, docs/support-model.md) or the LLM at "
+            "judge_base_url (the tutor's own model when unset)."
+        ),
+    )
     judge_base_url: str | None = Field(
         default=None, description="Endpoint of the judge model; unset uses the tutor's model."
     )
