@@ -5,7 +5,6 @@ entering through the Runtime, as in the other CLI tests."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import socket
@@ -21,39 +20,6 @@ from tutor.runtime import Runtime
 pytestmark = pytest.mark.integration
 
 FAKE_REPLY = "Multi-query attention shares one key and value head across all query heads [1]."
-
-
-@pytest.fixture(scope="module")
-def fake_index(tmp_path_factory):
-    """Config + data dir of an index of the shipped corpus (grading needs its question
-    bank) built with the fake embedder: a few seconds, no model."""
-    root = tmp_path_factory.mktemp("cli")
-    config = root / "config.toml"
-    config.write_text(
-        '[embedder]\nbackend = "fake"\n[grading]\nprofile = "tester"\n', encoding="utf-8"
-    )
-    data = root / "data"
-    assert cli.main(["--config", str(config), "--data-dir", str(data), "index", "build"]) == 0
-    return config, data
-
-
-@pytest.fixture
-def run(fake_index, tmp_path, capsys, monkeypatch):
-    """run(*argv, stdin=None) -> (rc, stdout, stderr) over a copy of the learner data."""
-    config, data = fake_index
-    monkeypatch.setattr(cli, "Runtime", lambda s: Runtime(s, fake_responses=[FAKE_REPLY]))
-    monkeypatch.chdir(tmp_path)
-    capsys.readouterr()
-
-    def go(*argv: str, stdin: bytes | None = None, config_path: Path | None = None):
-        if stdin is not None:
-            monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin), "utf-8"))
-        base = ["--config", str(config_path or config), "--data-dir", str(data)]
-        rc = cli.main([*base, *argv])
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    return go
 
 
 def assert_contract(rc: int, out: str, err: str, argv: tuple[str, ...], match: str = "") -> None:
@@ -78,8 +44,8 @@ def assert_contract(rc: int, out: str, err: str, argv: tuple[str, ...], match: s
         (("grade", "--id", "SQ01", "--next", "--answer", "a"), "not allowed with argument"),
     ],
 )
-def test_usage_errors_follow_the_contract(run, argv, match):
-    assert_contract(*run(*argv), argv, match)
+def test_usage_errors_follow_the_contract(fake_cli, argv, match):
+    assert_contract(*fake_cli(*argv), argv, match)
 
 
 @pytest.mark.parametrize(
@@ -97,8 +63,8 @@ def test_usage_errors_follow_the_contract(run, argv, match):
         (("ingest", "\udcff.md", "--json"), "not valid UTF-8"),
     ],
 )
-def test_invalid_utf8_in_any_argument_is_one_clear_line(run, argv, match):
-    assert_contract(*run(*argv), argv, match)
+def test_invalid_utf8_in_any_argument_is_one_clear_line(fake_cli, argv, match):
+    assert_contract(*fake_cli(*argv), argv, match)
 
 
 @pytest.mark.parametrize(
@@ -117,8 +83,8 @@ def test_invalid_utf8_in_any_argument_is_one_clear_line(run, argv, match):
         ("quiz",),
     ],
 )
-def test_invalid_utf8_on_stdin_is_one_clear_line(run, argv):
-    rc, out, err = run(*argv, stdin=b"caf\xe9 cr\xe8me\n")
+def test_invalid_utf8_on_stdin_is_one_clear_line(fake_cli, argv):
+    rc, out, err = fake_cli(*argv, stdin=b"caf\xe9 cr\xe8me\n")
     assert_contract(
         rc,
         out.split("\n")[-1] if argv == ("quiz",) else out,
@@ -128,8 +94,8 @@ def test_invalid_utf8_on_stdin_is_one_clear_line(run, argv):
     )
 
 
-def test_chat_reports_a_bad_line_and_carries_on(run):
-    rc, out, err = run("chat", stdin=b"caf\xe9\n" + b"x" * 3000 + b"\n")
+def test_chat_reports_a_bad_line_and_carries_on(fake_cli):
+    rc, out, err = fake_cli("chat", stdin=b"caf\xe9\n" + b"x" * 3000 + b"\n")
     assert rc == 0 and "Traceback" not in err
     assert out.count("error: ") == 2
     assert "not valid UTF-8" in out and "limits.max_question_chars" in out
@@ -166,36 +132,36 @@ def test_chat_reports_a_bad_line_and_carries_on(run):
         (("ingest", "--remove", "", "--json"), "an empty path"),
     ],
 )
-def test_bad_inputs_are_errors_naming_the_problem(run, argv, match):
+def test_bad_inputs_are_errors_naming_the_problem(fake_cli, argv, match):
     start = time.monotonic()
-    assert_contract(*run(*argv), argv, match)
+    assert_contract(*fake_cli(*argv), argv, match)
     assert time.monotonic() - start < 5
 
 
-def test_ingest_empty_folder_symlink_loop_and_broken_link(run, tmp_path):
+def test_ingest_empty_folder_symlink_loop_and_broken_link(fake_cli, tmp_path):
     empty = tmp_path / "empty"
     (empty / ".hidden").mkdir(parents=True)
     (empty / "notes.docx").write_text("not ingestible")
     (empty / ".hidden" / "x.md").write_text("# hidden")
     argv = ("ingest", str(empty), "--json")
-    assert_contract(*run(*argv), argv, "holds no .md, .txt, .html or .pdf file")
+    assert_contract(*fake_cli(*argv), argv, "holds no .md, .txt, .html or .pdf file")
     loop = tmp_path / "loop.md"
     os.symlink(loop, loop)
     argv = ("ingest", str(loop))
-    assert_contract(*run(*argv), argv, "symbolic link loop")
+    assert_contract(*fake_cli(*argv), argv, "symbolic link loop")
     broken = tmp_path / "broken.md"
     os.symlink(tmp_path / "gone.md", broken)
     argv = ("ingest", str(broken))
-    assert_contract(*run(*argv), argv, "broken symbolic link")
+    assert_contract(*fake_cli(*argv), argv, "broken symbolic link")
     assert not (tmp_path / "gone.md").exists()
 
 
-def test_a_normal_request_still_works(run):
-    rc, out, _ = run("search", "Gaussian noise diffusion", "--k", "2", "--json")
+def test_a_normal_request_still_works(fake_cli):
+    rc, out, _ = fake_cli("search", "Gaussian noise diffusion", "--k", "2", "--json")
     assert rc == 0 and 1 <= len(json.loads(out)) <= 2
-    rc, out, _ = run("grade", "--id", "SQ10", "--answer", "a lower triangular mask", "--json")
+    rc, out, _ = fake_cli("grade", "--id", "SQ10", "--answer", "a lower triangular mask", "--json")
     assert rc == 0 and json.loads(out)["attempt_id"] == 1
-    rc, out, _ = run("progress", "--check", "--json")
+    rc, out, _ = fake_cli("progress", "--check", "--json")
     assert rc == 0 and json.loads(out)["ok"] and json.loads(out)["attempts"] == 1
 
 
@@ -251,7 +217,7 @@ def _real_runtime(monkeypatch):
 
 @pytest.mark.parametrize("grader", ["llm", "combined"])
 def test_grade_with_the_model_against_a_dead_server_is_one_line(
-    run, fake_index, tmp_path, monkeypatch, grader
+    fake_cli, fake_index, tmp_path, monkeypatch, grader
 ):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -268,11 +234,11 @@ def test_grade_with_the_model_against_a_dead_server_is_one_line(
         grader,
         "--json",
     )
-    assert_contract(*run(*argv, config_path=config), argv, f"nothing answers at {dead}")
+    assert_contract(*fake_cli(*argv, config_path=config), argv, f"nothing answers at {dead}")
 
 
 def test_a_hung_server_is_named_within_the_timeout(
-    run, fake_index, tmp_path, monkeypatch, silent_server
+    fake_cli, fake_index, tmp_path, monkeypatch, silent_server
 ):
     _real_runtime(monkeypatch)
     config = _llm_config(fake_index, tmp_path, silent_server, 1.0)
@@ -281,7 +247,7 @@ def test_a_hung_server_is_named_within_the_timeout(
         ("ask", "What is multi-query attention?", "--json"),
     ):
         start = time.monotonic()
-        rc, out, err = run(*argv, config_path=config)
+        rc, out, err = fake_cli(*argv, config_path=config)
         assert time.monotonic() - start < 4
         assert_contract(
             rc, out, err, argv, f"the model server at {silent_server} did not answer in 1 s"
