@@ -22,7 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.limits import check_question_id
+from agent.limits import check_answer, check_question_id
 from tutor.errors import ConfigError, InputError, TutorError
 from tutor.limits import check_profile
 from tutor.runtime import Runtime
@@ -415,7 +415,11 @@ def _grade(rt: Runtime, question_id: str, answer: str, learner: str) -> dict[str
 
     if isinstance(answer, str) and not answer.strip():
         raise ConfigError("write an answer first (or ask for a hint)")
+    # grade_and_record checks these too; checked first here so a huge request is refused
+    # before the question bank and the rubric are read.
     question_id = check_question_id(question_id)
+    check_answer(answer, rt.settings)
+    check_profile(learner, rt.settings.limits.max_profile_chars)
     bank = load_question_bank(rt.settings.corpus.dir)
     question = next((q for q in bank if q.id == question_id), None)
     if question is None:
