@@ -10,6 +10,7 @@ from typing import Literal
 from langchain_core.language_models import BaseChatModel
 
 from agent.grading import GradeReport, Rubric, grade_answer
+from agent.limits import check_answer
 from agent.progress import ProgressStore
 from corpus.questions import SelfCheckQuestion
 from index.embedders import Embedder
@@ -24,7 +25,11 @@ def section_of(question: SelfCheckQuestion) -> str:
 def open_progress(settings: Settings, bank: Sequence[SelfCheckQuestion]) -> ProgressStore:
     """The learner database, with the question bank as its sections (close it, or use
     `with`: SQLite connections stay in the thread that opened them)."""
-    return ProgressStore(settings.learner_db, [(q.id, section_of(q)) for q in bank])
+    return ProgressStore(
+        settings.learner_db,
+        [(q.id, section_of(q)) for q in bank],
+        max_profile_chars=settings.limits.max_profile_chars,
+    )
 
 
 def grade_and_record(
@@ -42,7 +47,8 @@ def grade_and_record(
 ) -> tuple[GradeReport, int]:
     """Grade `answer` against the question's rubric and record the attempt for `profile`
     (which moves the question's review schedule). Returns the report and the attempt id."""
-    store.ensure_profile(profile)
+    check_answer(answer, settings)
+    profile = store.ensure_profile(profile)
     report = grade_answer(
         question.text_en,
         answer,

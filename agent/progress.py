@@ -4,21 +4,35 @@ The schema is built by numbered migrations registered with `@migration` and reco
 a `_migrations` table, so opening an old file upgrades it and opening a current one does
 nothing. Every write runs in its own transaction and is committed before the call
 returns: a crash after `record_attempt` loses nothing already recorded.
+
+Damage (a disk, a copy cut short, another program writing into the file) is handled
+here too: opening runs SQLite's `quick_check`; the store keeps rolling backups in
+`backups/` beside the file (SQLite's online backup API, before a migration and at most
+once a day); a damaged file is moved aside, the newest backup that passes its check is
+put in its place, and `LearnerDataError` says what was restored and what was lost.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 import json
+import os
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from tutor.errors import ConfigError
+from tutor.errors import ConfigError, InputError, LearnerDataError
+from tutor.limits import check_profile
+
+BACKUPS_KEPT = 7  # a week of daily backups, or fewer days and the pre-migration copies
+DEFAULT_MAX_PROFILE_CHARS = 64
 
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -175,6 +189,99 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+@dataclass(frozen=True)
+class DatabaseCheck:
+    """What `tutor progress --check` reports."""
+
+    path: str
+    ok: bool
+    problems: list[str]
+    profiles: int
+    attempts: int
+    backups: list[str] = field(default_factory=list)  # oldest first
+
+
+def backup_dir(path: Path) -> Path:
+    return Path(path).parent / "backups"
+
+
+def list_backups(path: Path) -> list[Path]:
+    """The backups of the database at `path`, oldest first (names sort by time)."""
+    folder = backup_dir(path)
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob(f"{Path(path).stem}-*.sqlite"))
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), isolation_level="DEFERRED")
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+def _problems(db: sqlite3.Connection, full: bool = False) -> list[str]:
+    """[] when SQLite finds the file sound, else what it found (or the error it raised)."""
+    try:
+        rows = db.execute("PRAGMA integrity_check" if full else "PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    found = [str(r[0]) for r in rows]
+    return [] if found == ["ok"] else found
+
+
+def _counts(db: sqlite3.Connection) -> tuple[int, int, str | None]:
+    """(profiles, attempts, time of the last attempt) of a sound database."""
+    has = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "attempts" not in has:
+        return 0, 0, None
+    profiles = db.execute("SELECT COUNT(*) FROM profiles").fetchone()[0]
+    attempts, last = db.execute("SELECT COUNT(*), MAX(created_at) FROM attempts").fetchone()
+    return int(profiles), int(attempts), last
+
+
+def backup_database(db: sqlite3.Connection, path: Path, label: str) -> Path:
+    """Copy the open database with SQLite's online backup API (a consistent snapshot even
+    while it is in use) into `backups/`, as a self-contained file; keep the newest
+    `BACKUPS_KEPT`."""
+    folder = backup_dir(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{Path(path).stem}-{label}.sqlite"
+    partial = target.with_name(target.name + ".partial")
+    dst = sqlite3.connect(str(partial))
+    try:
+        db.backup(dst)
+        dst.execute("PRAGMA journal_mode = DELETE")  # no -wal file to lose beside it
+    finally:
+        dst.close()
+    os.replace(partial, target)
+    for old in list_backups(path)[:-BACKUPS_KEPT]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+    return target
+
+
+_T = TypeVar("_T")
+
+
+def _guarded(method: Callable[..., _T]) -> Callable[..., _T]:
+    """Damage found in the middle of a read or write is a clear error, not a traceback;
+    an IntegrityError is a bug of ours and stays one."""
+
+    @functools.wraps(method)
+    def wrapper(self: ProgressStore, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise LearnerDataError(
+                f"the learner database {self.path} failed ({exc}): run `tutor progress "
+                "--check`, which restores the last good backup if the file is damaged"
+            ) from exc
+
+    return wrapper
+
+
 class ProgressStore:
     """Attempts and review state of every profile, in one SQLite file."""
 
@@ -183,22 +290,136 @@ class ProgressStore:
         path: Path,
         questions: Sequence[tuple[str, str]] = (),
         today: Callable[[], date] | None = None,
+        max_profile_chars: int = DEFAULT_MAX_PROFILE_CHARS,
     ) -> None:
-        """`questions`: the bank as (question id, section) in order; `today` for tests."""
+        """`questions`: the bank as (question id, section) in order; `today` for tests;
+        `max_profile_chars`: the limits.max_profile_chars setting."""
         self.path = Path(path)
         self.questions = list(questions)
+        self.max_profile_chars = max_profile_chars
         self._today = today or (lambda: datetime.now(UTC).date())
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(str(self.path), isolation_level="DEFERRED")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            migrate(self.db)
-        except sqlite3.Error as exc:
+            size = self.path.stat().st_size if self.path.is_file() else None
+            existed = bool(size)
+            self.db = _connect(self.path)
+        except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
                 f"cannot open the learner database {self.path}: {exc}; "
                 "check index.data_dir or move the broken file away"
             ) from exc
+        problems = _problems(self.db) if existed else []
+        if size == 0 and list_backups(self.path):
+            # SQLite takes an empty file for a new database; ours is never empty once
+            # written (WAL mode writes the header), so this one was cut to nothing.
+            problems = ["the file is empty"]
+        if problems:
+            self._recover(problems)
+        try:
+            self.db.execute("PRAGMA journal_mode = WAL")
+            if existed:
+                self._backup_if_due()
+            migrate(self.db)
+        except sqlite3.OperationalError as exc:
+            self.db.close()
+            raise ConfigError(
+                f"cannot open the learner database {self.path}: {exc}; "
+                "check index.data_dir or move the broken file away"
+            ) from exc
+        except sqlite3.DatabaseError as exc:
+            self._recover([str(exc)])
+
+    # ---------------------------------------------------------------- damage and backups
+
+    def _backup_if_due(self) -> None:
+        """A backup before a migration changes the schema, and at most one a day."""
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master")}
+        done = (
+            {r[0] for r in self.db.execute("SELECT name FROM _migrations")}
+            if "_migrations" in tables
+            else set()
+        )
+        pending = [name for name, _ in MIGRATIONS if name not in done]
+        day = self._today().strftime("%Y%m%d")
+        stamp = f"{day}-{datetime.now(UTC):%H%M%S%f}"
+        if pending and tables:
+            backup_database(self.db, self.path, f"{stamp}-before-{pending[0]}")
+        elif not any(
+            b.name.startswith(f"{self.path.stem}-{day}-") for b in list_backups(self.path)
+        ):
+            backup_database(self.db, self.path, f"{stamp}-daily")
+
+    def _recover(self, problems: Sequence[str]) -> None:
+        """Move the damaged file aside, put the newest sound backup in its place, and raise
+        LearnerDataError saying what happened; the next open finds a sound database."""
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+        damaged_counts = None
+        with contextlib.suppress(sqlite3.Error):
+            # immutable: probing must not create -wal/-shm files beside the damaged one.
+            probe = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
+            try:
+                damaged_counts = _counts(probe)
+            finally:
+                probe.close()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        os.replace(self.path, aside)
+        for suffix in ("-wal", "-shm"):  # the journal belongs with the file it journals
+            side = Path(str(self.path) + suffix)
+            if side.exists():
+                os.replace(side, Path(str(aside) + suffix))
+        what = f"the learner database {self.path} is damaged ({problems[0]})"
+        kept = f"the damaged file is kept as {aside}"
+        for backup in reversed(list_backups(self.path)):
+            try:
+                probe = sqlite3.connect(f"file:{backup}?mode=ro&immutable=1", uri=True)
+                try:
+                    if _problems(probe, full=True):
+                        continue
+                    _, n_attempts, last = _counts(probe)
+                finally:
+                    probe.close()
+            except sqlite3.Error:
+                continue
+            partial = self.path.with_name(self.path.name + ".restoring")
+            shutil.copyfile(backup, partial)
+            os.replace(partial, self.path)
+            lost = "attempts recorded after it are lost"
+            if damaged_counts is not None and damaged_counts[1] >= n_attempts:
+                lost += f" ({damaged_counts[1] - n_attempts} by the damaged file's own count)"
+            raise LearnerDataError(
+                f"{what}: restored the backup {backup.name} ({n_attempts} attempts, the last "
+                f"at {last or '-'}); {lost}; {kept}; run the command again"
+            )
+        raise LearnerDataError(
+            f"{what} and there is no sound backup: the learner history is lost and a new "
+            f"database will be started; {kept} (`sqlite3 {aside} .recover` may save part of it)"
+        )
+
+    @_guarded
+    def check(self) -> DatabaseCheck:
+        """SQLite's full integrity check; a damaged file is recovered as on opening."""
+        problems = _problems(self.db, full=True)
+        if problems:
+            self._recover(problems)
+        profiles, attempts, _ = _counts(self.db)
+        return DatabaseCheck(
+            path=str(self.path),
+            ok=True,
+            problems=[],
+            profiles=profiles,
+            attempts=attempts,
+            backups=[b.name for b in list_backups(self.path)],
+        )
+
+    def backup(self, label: str = "manual") -> Path:
+        """Back the database up now (tests, and before anything risky)."""
+        stamp = f"{self._today():%Y%m%d}-{datetime.now(UTC):%H%M%S%f}"
+        return backup_database(self.db, self.path, f"{stamp}-{label}")
+
+    def _profile(self, name: Any) -> str:
+        return check_profile(name, self.max_profile_chars)
 
     def close(self) -> None:
         self.db.close()
@@ -216,14 +437,17 @@ class ProgressStore:
 
     # ---------------------------------------------------------------- writes
 
-    def ensure_profile(self, name: str) -> None:
-        if not name or not name.strip():
-            raise ConfigError("a profile name cannot be empty")
+    @_guarded
+    def ensure_profile(self, name: str) -> str:
+        """Create the profile if new; returns its name as stored (stripped)."""
+        name = self._profile(name)
         with self._tx() as db:
             db.execute(
                 "INSERT OR IGNORE INTO profiles (name, created_at) VALUES (?, ?)", (name, _now())
             )
+        return name
 
+    @_guarded
     def record_attempt(
         self,
         profile: str,
@@ -235,6 +459,7 @@ class ProgressStore:
         section: str = "",
     ) -> int:
         """Store one graded attempt and move the question's review schedule, atomically."""
+        profile = self._profile(profile)
         quality = quality_from_score(score)
         with self._tx() as db:
             db.execute(
@@ -284,10 +509,13 @@ class ProgressStore:
 
     # ---------------------------------------------------------------- reads
 
+    @_guarded
     def profiles(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT name FROM profiles ORDER BY name")]
 
+    @_guarded
     def history(self, profile: str) -> list[Attempt]:
+        profile = self._profile(profile)
         rows = self.db.execute(
             "SELECT id, profile, question_id, section, answer, verdict, score, report, created_at "
             "FROM attempts WHERE profile = ? ORDER BY id",
@@ -303,9 +531,11 @@ class ProgressStore:
         )
         return {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
+    @_guarded
     def due_items(self, profile: str, section: str | None = None) -> list[DueItem]:
         """Questions due today or earlier, most overdue first; never-seen questions count as
         due today, in bank order after the overdue ones."""
+        profile = self._profile(profile)
         today = self._today().isoformat()
         states = self._states(profile)
         items = []
@@ -324,8 +554,10 @@ class ProgressStore:
         due = self.due_items(profile, section)
         return due[0] if due else None
 
+    @_guarded
     def mastery_by_section(self, profile: str) -> list[SectionMastery]:
         """Per section of the bank: attempted, mastered (last score >= 4), mean, due now."""
+        profile = self._profile(profile)
         states = self._states(profile)
         due_ids = {d.question_id for d in self.due_items(profile)}
         out: dict[str, list[str]] = {}
@@ -346,11 +578,16 @@ class ProgressStore:
             )
         return result
 
+    @_guarded
     def export_csv(self, profile: str, path: Path) -> int:
         """Write the profile's attempts to CSV (no report JSON); returns the row count."""
         attempts = self.history(profile)
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # No mkdir: a typo in the folder should not create folders (even at the root).
+        if not path.parent.is_dir():
+            raise InputError(f"cannot write {path}: the folder {path.parent} does not exist")
+        if path.is_dir():
+            raise InputError(f"cannot write {path}: it is a folder")
         with open(path, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
             w.writerow(

@@ -27,6 +27,7 @@ from agent.citations import (
     supported_ratio,
 )
 from agent.context import best_window
+from agent.limits import check_question
 from agent.llm.client import translate_llm_errors
 from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
 from agent.support import SupportModel, load_support_model
@@ -303,6 +304,7 @@ class Tutor:
     ) -> TutorAnswer:
         """Answer `question` from the index, in `answer_language` when given (one of
         `prompts.ANSWER_LANGUAGES`), else in the question's language."""
+        check_question(question, history, self.settings)
         t0 = time.monotonic()
         language = answer_language_for(question, answer_language)
         standalone = self.condense(history, question)

@@ -13,10 +13,12 @@ The document name is the resolved path (index.store.learner_doc_name), kind "lea
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 from corpus.language import detect_language
 from corpus.records import SourceDocument
@@ -139,6 +141,18 @@ def pdf_to_text(path: Path) -> tuple[str, str]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    # pypdf logs its repairs of damaged files as warnings on stderr; what matters to the
+    # learner is our one-line verdict on the file, so only its errors get through.
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.ERROR)
+    try:
+        return _pdf_to_text(path, PdfReader, PdfReadError)
+    finally:
+        pypdf_log.setLevel(level)
+
+
+def _pdf_to_text(path: Path, PdfReader: Any, PdfReadError: type[Exception]) -> tuple[str, str]:
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -198,6 +212,12 @@ def read_learner_file(path: Path, max_bytes: int) -> SourceDocument:
     if size == 0:
         raise _fail(path, "file is empty")
     title = ""
+    try:
+        # Opened once before parsing, so an unreadable file is not reported as a broken PDF.
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror or exc})") from exc
     if suffix in PDF_SUFFIXES:
         text, title = pdf_to_text(path)
     else:

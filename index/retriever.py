@@ -31,7 +31,8 @@ from index.store import (
     read_chunks,
     read_meta,
 )
-from tutor.errors import IndexMissingError
+from tutor.errors import IndexMissingError, InputError
+from tutor.limits import check_count, check_text
 from tutor.settings import Settings
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -222,9 +223,14 @@ class HybridRetriever:
 
         `query_vector` skips embedding the query (benchmarks, repeated queries).
         """
+        lim = self.settings.limits
+        check_text(query, "the query", lim.max_query_chars, "limits.max_query_chars")
+        if k is not None:
+            check_count(k, "k", 1, lim.max_k, "limits.max_k")
         loaded = self._current()
         k = k or self.settings.retrieval.k
         filters = filters or SearchFilters()
+        _check_filters(filters, loaded)
         mode = mode or self.settings.retrieval.mode
         n = max(self.settings.retrieval.candidates, k * 3)
         if mode != "bm25" and query_vector is None:
@@ -286,6 +292,33 @@ class HybridRetriever:
         loaded = self._current()
         top = self._dense(loaded, query, 1, SearchFilters())
         return top[0][1] if top else 0.0
+
+
+def _short(value: str, limit: int = 40) -> str:
+    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
+
+
+def _check_filters(filters: SearchFilters, loaded: _Loaded) -> None:
+    """A filter naming no language or document of the index would silently return
+    nothing: say so, with what the index does hold."""
+    for lang in filters.languages:
+        if not isinstance(lang, str) or not any(
+            SearchFilters(languages=(lang,)).accepts_language_code(have)
+            for have in loaded.languages
+        ):
+            families = sorted({have.split("-")[0] for have in loaded.languages})
+            raise InputError(
+                f"no passages in language {_short(str(lang))}: the index holds "
+                + ", ".join(families + [h for h in loaded.languages if "-" in h])
+            )
+    if filters.sources:
+        names = {c.source for c in loaded.order}
+        for source in filters.sources:
+            if source not in names:
+                raise InputError(
+                    f"no document {_short(str(source))} in the index: "
+                    "`tutor index status` lists them"
+                )
 
 
 def hits_to_documents(hits: Sequence[SearchHit]) -> list[Document]:

@@ -17,6 +17,7 @@ embeds text it has not seen.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -434,13 +435,42 @@ def learner_doc_name(path: Path) -> str:
     return str(path.resolve())
 
 
+def path_problem(raw: str | Path) -> str | None:
+    """Why a path given to ingest cannot be used, or None. Takes the string as typed:
+    `Path("")` is ".", and an empty argument must not mean the current folder."""
+    text = str(raw) if isinstance(raw, Path) else raw
+    if not isinstance(text, str) or not text.strip():
+        return "an empty path: name a file or folder"
+    if "\0" in text:
+        return "the path contains a NUL character"
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        return "the path is not valid UTF-8: rename the file"
+    p = Path(text)
+    try:
+        p.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop: the link leads back to itself"
+        if exc.errno == errno.ENOENT and p.is_symlink():
+            return f"a broken symbolic link (to {os.readlink(p)}, which does not exist)"
+        if exc.errno == errno.ENOENT:
+            return "no such file or folder"
+        if exc.errno == errno.ENAMETOOLONG:
+            return "the path is too long"
+        if exc.errno == errno.EACCES:
+            return "permission denied"
+        return f"cannot be read ({exc.strerror})"
+    return None
+
+
 def ingest_paths(
     settings: Settings,
     embedder: Embedder,
-    paths: Sequence[Path],
+    paths: Sequence[str | Path],
     progress: ProgressFn = _no_progress,
 ) -> IngestReport:
-    """Add or refresh learner files and folders. Unreadable files are reported, not fatal."""
+    """Add or refresh learner files and folders (strings as typed, or Paths). Unreadable
+    files are reported, not fatal; a folder with nothing to ingest is reported too."""
     from corpus.readers import iter_learner_files, read_learner_file
 
     report = IngestReport()
@@ -455,14 +485,26 @@ def ingest_paths(
         by_name = {d.name: d for d in meta.documents}
         new_docs: list[SourceDocument] = []
         files: list[Path] = []
-        for p in paths:
-            if not p.exists():
-                report.errors.append({"path": str(p), "reason": "no such file or folder"})
+        for raw in paths:
+            problem = path_problem(raw)
+            if problem is not None:
+                report.errors.append({"path": str(raw), "reason": problem})
                 continue
+            p = Path(raw)
             try:
-                files.extend(iter_learner_files([p]))
+                found = list(iter_learner_files([p]))
             except UnreadableDocumentError as exc:
                 report.errors.append({"path": exc.path, "reason": exc.reason})
+                continue
+            if p.is_dir() and not found:
+                report.errors.append(
+                    {
+                        "path": str(p),
+                        "reason": "the folder holds no .md, .txt, .html or .pdf file "
+                        "(hidden files and folders are skipped)",
+                    }
+                )
+            files.extend(found)
         for f in files:
             try:
                 doc = read_learner_file(f, settings.corpus.max_file_bytes)
@@ -511,6 +553,10 @@ def remove_documents(
         shipped = {d.name for d in meta.documents if d.origin == "corpus"}
         targets: set[str] = set()
         for raw in names_or_paths:
+            if not isinstance(raw, str) or not raw.strip():
+                # Path("") is the current folder: it would remove everything under it.
+                report.errors.append({"path": str(raw), "reason": "an empty path or name"})
+                continue
             candidates = {raw, learner_doc_name(Path(raw))}
             hit = next((c for c in candidates if c in learner), None)
             if hit is None:

@@ -1,9 +1,11 @@
 """`tutor`: the command-line shell over the library.
 
 Each subcommand lives in a `tutor/cmd_*.py` module that registers its parser
-and a handler `(args, runtime) -> int`. Errors of the project's own type are
-turned into one line on stderr and exit status 2; nothing else is caught, so
-our own bugs still show a traceback.
+and a handler `(args, runtime) -> int`. Errors of the project's own type, and
+usage errors (unknown options, missing arguments, arguments that are not valid
+UTF-8), are turned into one line on stderr, a JSON `{"error": ...}` on stdout
+under `--json`, and exit status 2; nothing else is caught, so our own bugs
+still show a traceback.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from tutor.errors import TutorError
+from tutor.errors import InputError, TutorError
+from tutor.limits import check_utf8
 from tutor.runtime import Runtime
 from tutor.settings import load_settings
 
@@ -25,9 +28,52 @@ EXIT_USER_ERROR = 2
 
 
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
-    sys.stdout.write("\n")
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: JSON's \u escapes carry it safely
+        text = json.dumps(data, ensure_ascii=True, indent=2, default=str)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+class UsageError(Exception):
+    """argparse found the command line malformed (raised instead of exiting)."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage error is raised, so `main` reports it like any other error
+    (one line, JSON under --json, exit 2) instead of printing the usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def one_line(message: str) -> str:
+    """An error message fit for the one-line contract: no line breaks, printable on any
+    terminal, and not the whole of a huge value that was echoed into it."""
+    text = " ".join(message.split())
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= 2000 else text[:1997] + "..."
+
+
+def report_error(message: str, kind: str, want_json: bool) -> int:
+    message = one_line(message)
+    if want_json:
+        print_json({"error": message, "type": kind})
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
+def check_argv(argv: Sequence[str]) -> None:
+    """Every argument must be valid UTF-8: Python hands undecodable bytes on as lone
+    surrogates, which would fail later, far from here, with a traceback."""
+    for i, arg in enumerate(argv):
+        prev = argv[i - 1] if i else ""
+        what = f"the value of {prev}" if prev.startswith("-") and "=" not in prev else None
+        if arg.startswith("--") and "=" in arg:
+            what = f"the value of {arg.split('=', 1)[0]}"
+        check_utf8(arg, what or f"argument {i + 1}")
 
 
 class StderrProgress:
@@ -68,7 +114,7 @@ class StderrProgress:
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     from tutor import cmd_agent, cmd_eval, cmd_grade, cmd_index, cmd_papers, cmd_ui
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="tutor", description="Roadmap Tutor: a local tutor for the Generative AI Roadmap."
     )
     parser.add_argument("--config", type=Path, help="TOML config file (default: user config dir)")
@@ -81,11 +127,22 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    want_json = "--json" in argv
+    # Undecodable bytes on stdin become lone surrogates too, which the library's input
+    # checks refuse with a clear message (instead of a UnicodeDecodeError mid-read).
+    reconfigure = getattr(sys.stdin, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="surrogateescape")
     parser, handlers = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        check_argv(argv)
+        args = parser.parse_args(argv)
+    except (UsageError, InputError) as exc:
+        return report_error(str(exc), type(exc).__name__, want_json)
     key = getattr(args, "handler_key", None)
     if key is None:
-        parser.print_help()
+        parser.print_help(sys.stderr)
         return EXIT_USER_ERROR
     try:
         # A subcommand may map some of its options onto settings fields.
@@ -97,10 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runtime = Runtime(settings)
         return handlers[key](args, runtime)
     except TutorError as exc:
-        if getattr(args, "json", False):
-            print_json({"error": str(exc), "type": type(exc).__name__})
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return report_error(str(exc), type(exc).__name__, getattr(args, "json", False))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -93,12 +93,13 @@ def _stream_sentence(sentence: Any) -> None:
 
 
 def cmd_ask(args: argparse.Namespace, rt: Runtime) -> int:
+    from agent.limits import check_question
     from index.retriever import SearchFilters
     from tutor.cli import print_json
-    from tutor.errors import ConfigError
 
-    if not args.question.strip():
-        raise ConfigError("the question is empty")
+    # Tutor.ask makes this check too (the web app shares it); made here as well because
+    # building the tutor starts the model server, and a bad question should not wait for it.
+    check_question(args.question, (), rt.settings)
     filters = SearchFilters(languages=tuple(args.lang)) if args.lang else None
     try:
         tutor = rt.tutor

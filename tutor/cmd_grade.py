@@ -53,6 +53,11 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
     p.add_argument("--profile")
     p.add_argument("--json", action="store_true")
     p.add_argument("--export", type=Path, metavar="CSV", help="write the attempts to a CSV file")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check the learner database (SQLite integrity check) and list its backups",
+    )
     add("progress", cmd_progress, p)
 
 
@@ -115,6 +120,26 @@ def _read_answer(value: str, stdin: TextIO) -> str:
     return stdin.read() if value == "-" else value
 
 
+def _profile_arg(args: argparse.Namespace, rt: Runtime) -> str:
+    """--profile as given (an empty one is refused by the store, not turned into the
+    default profile); the configured profile when the option is absent."""
+    return args.profile if args.profile is not None else rt.settings.grading.profile
+
+
+def _check_grade_inputs(args: argparse.Namespace, answer: str, rt: Runtime) -> None:
+    from agent.limits import check_answer, check_question_id
+    from tutor.limits import check_text
+
+    lim = rt.settings.limits
+    if args.id is not None:
+        check_question_id(args.id, "--id")
+    if args.question is not None:
+        check_text(args.question, "--question", lim.max_question_chars, "limits.max_question_chars")
+    check_answer(answer, rt.settings)
+    if args.reference is not None:
+        check_answer(args.reference, rt.settings, "the reference answer")
+
+
 def _chat(rt: Runtime, grader: str) -> Any:
     return None if grader == "deterministic" else rt.chat_model(max_tokens=GRADER_MAX_TOKENS)
 
@@ -150,7 +175,8 @@ def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
     from tutor.cli import print_json
 
     answer = _read_answer(args.answer, sys.stdin)
-    profile = args.profile or rt.settings.grading.profile
+    profile = _profile_arg(args, rt)
+    _check_grade_inputs(args, answer, rt)
     try:
         if args.reference is not None:
             if not args.question and not args.id:
@@ -219,9 +245,10 @@ def _last_missing(rt: Runtime, profile: str | None, qid: str) -> list[str] | Non
 
 def cmd_hint(args: argparse.Namespace, rt: Runtime) -> int:
     from agent.grading import hint
+    from agent.limits import check_question_id
     from tutor.cli import print_json
 
-    qid = args.id.strip().upper()
+    qid = check_question_id(args.id, "--id")
     rubric = _rubric(rt, qid)
     h = hint(qid, args.level, rubric, _last_missing(rt, args.profile, qid))
     if args.json:
@@ -285,7 +312,7 @@ def run_quiz(
 
 
 def cmd_quiz(args: argparse.Namespace, rt: Runtime) -> int:
-    profile = args.profile or rt.settings.grading.profile
+    profile = _profile_arg(args, rt)
     try:
         run_quiz(rt, profile, args.section, args.grader, sys.stdin, sys.stdout)
     finally:
@@ -296,8 +323,10 @@ def cmd_quiz(args: argparse.Namespace, rt: Runtime) -> int:
 def cmd_progress(args: argparse.Namespace, rt: Runtime) -> int:
     from tutor.cli import print_json
 
-    profile = args.profile or rt.settings.grading.profile
+    profile = _profile_arg(args, rt)
     bank = _bank(rt)
+    if args.check:
+        return _check_progress(args, rt, bank)
     with _store(rt, bank) as store:
         mastery = store.mastery_by_section(profile)
         due = store.due_items(profile)
@@ -325,4 +354,19 @@ def cmd_progress(args: argparse.Namespace, rt: Runtime) -> int:
         print("due now: " + ", ".join(d.question_id for d in due))
     if exported is not None:
         print(f"wrote {exported} attempts to {args.export}")
+    return 0
+
+
+def _check_progress(args: argparse.Namespace, rt: Runtime, bank: list[Any]) -> int:
+    from tutor.cli import print_json
+
+    with _store(rt, bank) as store:
+        check = store.check()
+    if args.json:
+        print_json(asdict(check))
+        return 0
+    print(
+        f"{check.path}: ok ({check.profiles} profiles, {check.attempts} attempts); "
+        f"{len(check.backups)} backups" + (f", newest {check.backups[-1]}" if check.backups else "")
+    )
     return 0

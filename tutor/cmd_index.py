@@ -6,7 +6,6 @@ import argparse
 import sys
 import time
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from tutor.runtime import Runtime
@@ -44,7 +43,8 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
     add("search", cmd_search, p)
 
     p = sub.add_parser("ingest", help="add your own .md/.txt/.html/.pdf files or folders")
-    p.add_argument("paths", nargs="+", type=Path)
+    # Strings, not Paths: Path("") is ".", and `tutor ingest ""` must not ingest the cwd.
+    p.add_argument("paths", nargs="+")
     p.add_argument("--remove", action="store_true", help="take these documents out instead")
     p.add_argument("--json", action="store_true")
     add("ingest", cmd_ingest, p)
@@ -124,12 +124,9 @@ def cmd_status(args: argparse.Namespace, rt: Runtime) -> int:
 def cmd_search(args: argparse.Namespace, rt: Runtime) -> int:
     from index.retriever import SearchFilters
     from tutor.cli import print_json
-    from tutor.errors import ConfigError
 
-    if not args.query.strip():
-        raise ConfigError("the query is empty: say what you are looking for")
-    if args.k is not None and not 1 <= args.k <= 100:
-        raise ConfigError(f"--k must be between 1 and 100, got {args.k}")
+    # The query, --k and the filters are checked by the retriever (the web app's /search
+    # shares the checks).
     filters = SearchFilters(
         languages=tuple(args.lang), sources=tuple(args.doc), section=args.section
     )
@@ -156,14 +153,24 @@ def cmd_search(args: argparse.Namespace, rt: Runtime) -> int:
 
 def cmd_ingest(args: argparse.Namespace, rt: Runtime) -> int:
     from index.store import ingest_paths, remove_documents
-    from tutor.cli import print_json
+    from tutor.cli import EXIT_USER_ERROR, print_json
+    from tutor.errors import InputError
 
     if args.remove:
-        report = remove_documents(rt.settings, rt.embedder, [str(p) for p in args.paths])
+        report = remove_documents(rt.settings, rt.embedder, args.paths)
     else:
         report = ingest_paths(rt.settings, rt.embedder, args.paths, _progress(args))
+    changed = report.added or report.replaced or report.unchanged or report.removed
+    if report.errors and not changed:
+        # Nothing was taken in: one error, like any other input problem.
+        first = report.errors[0]
+        more = f" (and {len(report.errors) - 1} more)" if len(report.errors) > 1 else ""
+        raise InputError(f"nothing ingested: {first['path']}: {first['reason']}{more}")
     if args.json:
-        print_json(asdict(report))
+        data = asdict(report)
+        if report.errors:
+            data["error"] = f"{len(report.errors)} of the paths failed"
+        print_json(data)
     else:
         for err in report.errors:
             print(f"error: {err['path']}: {err['reason']}", file=sys.stderr)
@@ -178,4 +185,4 @@ def cmd_ingest(args: argparse.Namespace, rt: Runtime) -> int:
         print(
             ", ".join(parts) + (f"; {report.chunks_added} chunks added" if not args.remove else "")
         )
-    return 1 if report.errors else 0
+    return EXIT_USER_ERROR if report.errors else 0

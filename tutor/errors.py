@@ -28,6 +28,12 @@ class UnreadableDocumentError(CorpusError):
         self.reason = reason
 
 
+class InputError(ConfigError):
+    """Something a person typed or sent is empty, too big, of the wrong kind or not valid
+    UTF-8; the message names the input and the bound (a `limits.*` setting). A ConfigError,
+    because input problems were reported as ConfigError before and callers catch that."""
+
+
 class IndexError_(TutorError):
     """Base for index problems (trailing underscore: do not shadow the builtin)."""
 
@@ -62,6 +68,10 @@ class LLMResponseError(LLMError):
 
 class ModelFileError(TutorError):
     """The bundled model file is missing, incomplete or fails its checksum."""
+
+
+class LearnerDataError(TutorError):
+    """The learner database is damaged; the message says what was moved, restored or lost."""
 
 
 class EvalDataError(TutorError):

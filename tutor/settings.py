@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tutor.errors import ConfigError
 
@@ -129,7 +129,15 @@ class LLMSettings(_Section):
         default=4096, ge=512, description="Context window of the embedded server."
     )
     threads: int = Field(default=2, ge=1, description="CPU threads of the embedded server.")
-    timeout_s: float = Field(default=120.0, gt=0, description="Longest wait for one completion.")
+    timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "Longest wait for the model server to send anything (the first token, or the "
+            "next one); past it the command says the server did not answer. The bundled "
+            "model's first token takes 7-13 s on 2 cores, so 60 s only trips on a stuck server."
+        ),
+    )
     connect_timeout_s: float = Field(default=3.0, gt=0, description="Longest wait to connect.")
     startup_timeout_s: float = Field(
         default=120.0,
@@ -225,6 +233,47 @@ class GradingSettings(_Section):
     profile: str = Field(default="default", description="Learner profile used when none is given.")
 
 
+class LimitsSettings(_Section):
+    """Bounds on what a person may send. They are checked where the library takes the
+    input (retriever, tutor, practice, progress store), so the CLI and the web app share
+    them; a value over a bound is an error naming the bound, never silently cut."""
+
+    max_query_chars: int = Field(
+        default=2000,
+        ge=10,
+        description=(
+            "Longest search query, in characters. The embedder reads about 500 tokens "
+            "(~2,000 characters of English, ~1 s on 2 cores); longer queries only cost time "
+            "(100 kB took 135 s before this bound)."
+        ),
+    )
+    max_question_chars: int = Field(
+        default=2000,
+        ge=10,
+        description="Longest question to the tutor (ask, chat, /ask), in characters.",
+    )
+    max_history_chars: int = Field(
+        default=20_000,
+        ge=0,
+        description="Most characters of conversation history one request may carry.",
+    )
+    max_answer_input_chars: int = Field(
+        default=40_000,
+        ge=100,
+        description=(
+            "Longest learner answer accepted for grading, in characters (10x "
+            "grading.max_answer_chars: longer answers than that are graded on their start, "
+            "and told so; answers over this bound are refused)."
+        ),
+    )
+    max_profile_chars: int = Field(
+        default=64, ge=1, description="Longest learner profile name, in characters."
+    )
+    max_k: int = Field(
+        default=50, ge=1, description="Most passages one search may return (search --k, /search k)."
+    )
+
+
 class PapersSettings(_Section):
     arxiv_base_url: str = Field(
         default="https://export.arxiv.org",
@@ -269,8 +318,18 @@ class Settings(_Section):
     agent: AgentSettings = Field(default_factory=AgentSettings, description="The tutor agent.")
     evals: EvalSettings = Field(default_factory=EvalSettings, description="Evals and the judge.")
     grading: GradingSettings = Field(default_factory=GradingSettings, description="Grading.")
+    limits: LimitsSettings = Field(default_factory=LimitsSettings, description="Bounds on inputs.")
     papers: PapersSettings = Field(default_factory=PapersSettings, description="Paper library.")
     ui: UISettings = Field(default_factory=UISettings, description="The Gradio app.")
+
+    @model_validator(mode="after")
+    def _bounds_agree(self) -> Settings:
+        # Below the truncation limit the "graded on its start" note could never be reached.
+        if self.limits.max_answer_input_chars < self.grading.max_answer_chars:
+            raise ValueError(
+                "limits.max_answer_input_chars must be at least grading.max_answer_chars"
+            )
+        return self
 
     @property
     def index_dir(self) -> Path:

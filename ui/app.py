@@ -22,7 +22,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tutor.errors import ConfigError, TutorError
+from agent.limits import check_answer, check_question_id
+from tutor.errors import ConfigError, InputError, TutorError
+from tutor.limits import check_profile
 from tutor.runtime import Runtime
 from tutor.settings import Settings
 from ui import render
@@ -101,7 +103,24 @@ def history_of(turns: list[Turn], max_turns: int) -> list[tuple[str, str]]:
 def filters_for(language: str) -> Any:
     from index.retriever import SearchFilters
 
+    if language is not None and not isinstance(language, str):
+        raise InputError(f"the language must be text such as 'en', got {type(language).__name__}")
     return SearchFilters(languages=(language,)) if language else None
+
+
+def parse_history(history: Any) -> list[tuple[str, str]]:
+    """The /ask history: a JSON list of [question, answer] pairs (checked by Tutor.ask)."""
+    if not history:
+        return []
+    if not isinstance(history, str):
+        raise InputError("the history must be a JSON list of [question, answer] pairs")
+    try:
+        data = json.loads(history)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InputError(f"the history is not valid JSON ({exc.__class__.__name__})") from exc
+    if not isinstance(data, list) or not all(isinstance(p, list) for p in data):
+        raise InputError("the history must be a JSON list of [question, answer] pairs")
+    return [tuple(p) for p in data]  # type: ignore[misc]
 
 
 def contexts_for(app: AppState, answer: dict[str, Any]) -> dict[int, render.PassageContext]:
@@ -394,8 +413,13 @@ def _grade(rt: Runtime, question_id: str, answer: str, learner: str) -> dict[str
     from agent.practice import grade_and_record, open_progress
     from corpus.questions import load_question_bank
 
-    if not answer.strip():
+    if isinstance(answer, str) and not answer.strip():
         raise ConfigError("write an answer first (or ask for a hint)")
+    # grade_and_record checks these too; checked first here so a huge request is refused
+    # before the question bank and the rubric are read.
+    question_id = check_question_id(question_id)
+    check_answer(answer, rt.settings)
+    check_profile(learner, rt.settings.limits.max_profile_chars)
     bank = load_question_bank(rt.settings.corpus.dir)
     question = next((q for q in bank if q.id == question_id), None)
     if question is None:
@@ -418,6 +442,12 @@ def _grade(rt: Runtime, question_id: str, answer: str, learner: str) -> dict[str
 def _hint(rt: Runtime, question_id: str, level: int, learner: str) -> dict[str, Any]:
     from agent.grading import hint, load_rubric
 
+    question_id = check_question_id(question_id)
+    if isinstance(level, bool) or not isinstance(level, int | float) or level != int(level):
+        raise InputError(f"the hint level must be 1, 2 or 3, got {level!r:.20}")
+    level = int(level)
+    if learner is not None:
+        check_profile(learner, rt.settings.limits.max_profile_chars)
     rubric = load_rubric(rt.settings.grading.rubrics_dir, question_id, rt.settings.corpus.dir)
     return asdict(hint(question_id, level, rubric))
 
@@ -783,7 +813,7 @@ def _api_endpoints(gr: Any, app: AppState) -> None:
         "fr", "ja", "zh-Hans", "zh-Hant") overrides the question's language for the
         answer. Returns the answer record."""
         try:
-            pairs = [tuple(p) for p in json.loads(history or "[]")]
+            pairs = parse_history(history)
             rt = app.wait_ready(READY_WAIT_S)
             return rt.tutor.ask(
                 question,
@@ -819,7 +849,9 @@ def _api_endpoints(gr: Any, app: AppState) -> None:
             rt = app.wait_ready(READY_WAIT_S)
             return [
                 h.to_json()
-                for h in rt.retriever.search(query, k=int(k), filters=filters_for(language))
+                # k goes in as sent: the retriever refuses what is not a whole number in
+                # 1..limits.max_k, as it does for `tutor search --k`.
+                for h in rt.retriever.search(query, k=k, filters=filters_for(language))
             ]
         except Exception as exc:
             raise gr.Error(error_message(exc)) from exc
@@ -843,7 +875,7 @@ def _api_endpoints(gr: Any, app: AppState) -> None:
     def hint(question_id: str, level: int = 1, learner: str = "default") -> dict:
         """A hint (level 1..3) for a self-check question instead of grading."""
         try:
-            return _hint(app.wait_ready(READY_WAIT_S), question_id, int(level), learner)
+            return _hint(app.wait_ready(READY_WAIT_S), question_id, level, learner)
         except Exception as exc:
             raise gr.Error(error_message(exc)) from exc
 

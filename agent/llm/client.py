@@ -7,12 +7,14 @@ errors from the openai/httpx stack are translated into the project's LLM errors.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 import openai
@@ -92,9 +94,7 @@ def make_chat_model(
 
         return FakeListChatModel(responses=fake_responses)
 
-    from langchain_openai import ChatOpenAI
-
-    return ChatOpenAI(
+    return _translating_chat_openai()(
         base_url=endpoint.base_url,
         api_key=endpoint.api_key,  # type: ignore[arg-type]
         model=endpoint.model,
@@ -103,6 +103,29 @@ def make_chat_model(
         timeout=httpx.Timeout(settings_llm.timeout_s, connect=settings_llm.connect_timeout_s),
         max_retries=0,
     )
+
+
+@functools.cache
+def _translating_chat_openai() -> type[BaseChatModel]:
+    """ChatOpenAI whose failures are the project's LLM errors wherever it is called (the
+    grader, the judge, condensing), not only where a caller wrapped the call in
+    `translate_llm_errors`; built on first use so importing this module stays cheap."""
+    from langchain_openai import ChatOpenAI
+
+    class TranslatingChatOpenAI(ChatOpenAI):
+        def _read_timeout(self) -> float | None:
+            read = getattr(self.request_timeout, "read", None)
+            return float(read) if isinstance(read, int | float) else None
+
+        def _generate(self, *args: Any, **kwargs: Any) -> Any:
+            with translate_llm_errors(str(self.openai_api_base), self._read_timeout()):
+                return super()._generate(*args, **kwargs)
+
+        def _stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            with translate_llm_errors(str(self.openai_api_base), self._read_timeout()):
+                yield from super()._stream(*args, **kwargs)
+
+    return TranslatingChatOpenAI
 
 
 @dataclass(frozen=True)
@@ -157,21 +180,31 @@ def _status_detail(exc: openai.APIStatusError) -> str:
     return (text or str(exc.message))[:300]
 
 
-@contextlib.contextmanager
-def translate_llm_errors(base_url: str) -> Iterator[None]:
-    """Turn openai/httpx failures inside the block into LLM*Error naming `base_url`.
+def _timeout_error(base_url: str, timeout_s: float | None, exc: BaseException) -> LLMTimeoutError:
+    waited = f"in {timeout_s:g} s" if timeout_s else "in time"
+    return LLMTimeoutError(
+        f"the model server at {base_url} did not answer {waited} (llm.timeout_s); "
+        "check that it is not stuck, raise llm.timeout_s, or lower llm.max_tokens"
+    )
 
-    Wrap both `invoke` and the whole iteration of `stream`.
+
+@contextlib.contextmanager
+def translate_llm_errors(base_url: str, timeout_s: float | None = None) -> Iterator[None]:
+    """Turn openai/httpx failures inside the block into LLM*Error naming `base_url`
+    (and `timeout_s`, the read timeout in force, when a wait ran out).
+
+    Wrap both `invoke` and the whole iteration of `stream`. Chat models from
+    `make_chat_model` do this themselves; an outer block changes nothing.
     """
     hint = "start one with `tutor llm serve`, or fix llm.base_url (TUTOR_LLM_BASE_URL)"
     try:
         yield
     except (openai.APITimeoutError, httpx.TimeoutException) as exc:
-        raise LLMTimeoutError(
-            f"the LLM server at {base_url} did not answer in time ({type(exc).__name__}); "
-            "raise llm.timeout_s or lower llm.max_tokens"
-        ) from exc
+        raise _timeout_error(base_url, timeout_s, exc) from exc
     except (openai.APIConnectionError, httpx.TransportError) as exc:
+        if isinstance(exc.__cause__, httpx.TimeoutException):
+            # openai reports some read timeouts mid-stream as "Connection error."
+            raise _timeout_error(base_url, timeout_s, exc) from exc
         raise LLMUnreachableError(f"nothing answers at {base_url}: {exc}; {hint}") from exc
     except openai.APIStatusError as exc:
         raise LLMResponseError(

