@@ -95,20 +95,10 @@ def _question_by_id(bank: list[Any], qid: str) -> Any:
     raise ConfigError(f"no self-check question {qid!r}: use one of SQ01..SQ{len(bank):02d}")
 
 
-def _question_by_text(bank: list[Any], text: str) -> Any | None:
-    """The bank question this text asks (any of its languages), or None."""
-    from index.lexical import tokenize
+def _matched(rt: Runtime, bank: list[Any], text: str) -> Any:
+    from agent.question_match import match_question
 
-    words = set(tokenize(text))
-    best, best_score = None, 0.0
-    for q in bank:
-        for version in q.texts.values():
-            v = set(tokenize(version))
-            if words and v:
-                score = len(words & v) / len(words | v)
-                if score > best_score:
-                    best, best_score = q, score
-    return best if best_score >= 0.6 else None
+    return match_question(text, bank, rt.embedder, rt.settings.grading.question_match)
 
 
 def _read_answer(value: str, stdin: TextIO) -> str:
@@ -119,8 +109,12 @@ def _chat(rt: Runtime, grader: str) -> Any:
     return None if grader == "deterministic" else rt.chat_model(max_tokens=GRADER_MAX_TOKENS)
 
 
-def _print_report(report: Any, out: TextIO | None = None) -> None:
+def _print_report(report: Any, out: TextIO | None = None, match: Any = None) -> None:
     out = out or sys.stdout  # looked up per call: tests swap sys.stdout
+    if match is not None:
+        how = {"id": "its id", "text": "its exact text"}.get(match.method, "a rewording")
+        out.write(f"question {match.question_id}: {match.question}\n")
+        out.write(f"  (matched as {how}, similarity {match.similarity:.2f})\n")
     label = report.verdict.replace("_", " ")
     out.write(f"{label}: {report.score}/5\n")
     if report.feedback:
@@ -135,9 +129,12 @@ def _print_report(report: Any, out: TextIO | None = None) -> None:
         out.write("  (the model's verdict was unusable: deterministic score only)\n")
 
 
-def _report_json(report: Any, recorded: int | None) -> dict[str, Any]:
+def _report_json(report: Any, recorded: int | None, match: Any = None) -> dict[str, Any]:
     data = report.to_json()
     data["attempt_id"] = recorded
+    # Which bank question was graded and how closely the asked text matched it; None
+    # when graded against a --reference.
+    data["matched_question"] = None if match is None else asdict(match)
     return data
 
 
@@ -147,6 +144,7 @@ def _report_json(report: Any, recorded: int | None) -> dict[str, Any]:
 def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
     from agent.grading import grade_answer
     from agent.practice import grade_and_record
+    from agent.question_match import QuestionMatch
     from tutor.cli import print_json
 
     answer = _read_answer(args.answer, sys.stdin)
@@ -167,23 +165,22 @@ def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
                 mode=args.grader,
             )
             recorded = None
+            match = None
         else:
             bank = _bank(rt)
             with _store(rt, bank) as store:
-                if args.next:
-                    due = store.next_due(profile)
-                    if due is None:
-                        raise ConfigError(f"nothing is due for profile {profile!r}")
-                    q = _question_by_id(bank, due.question_id)
-                elif args.id:
-                    q = _question_by_id(bank, args.id)
+                if args.question:
+                    match = _matched(rt, bank, args.question)
+                    q = _question_by_id(bank, match.question_id)
                 else:
-                    q = _question_by_text(bank, args.question)
-                    if q is None:
-                        raise ConfigError(
-                            "no self-check question matches --question: use --id SQnn, or give "
-                            "--reference to grade against your own reference answer"
-                        )
+                    if args.next:
+                        due = store.next_due(profile)
+                        if due is None:
+                            raise ConfigError(f"nothing is due for profile {profile!r}")
+                        q = _question_by_id(bank, due.question_id)
+                    else:
+                        q = _question_by_id(bank, args.id)
+                    match = QuestionMatch(q.id, q.text_en, 1.0, "id")
                 report, recorded = grade_and_record(
                     store,
                     profile,
@@ -199,9 +196,9 @@ def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
     finally:
         rt.close()
     if args.json:
-        print_json(_report_json(report, recorded))
+        print_json(_report_json(report, recorded, match))
     else:
-        _print_report(report)
+        _print_report(report, match=match)
     return 0
 
 

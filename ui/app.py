@@ -388,31 +388,32 @@ def _practice_tab(gr: Any, app: AppState, profile: Any) -> None:
     next_due.click(do_next, profile, qid, api_visibility="private")
 
 
-def _grade(rt: Runtime, question_id: str, answer: str, learner: str) -> dict[str, Any]:
-    """Grade one answer and record the attempt in the learner's progress."""
+def _grade(rt: Runtime, question: str, answer: str, learner: str) -> dict[str, Any]:
+    """Grade one answer and record the attempt in the learner's progress. `question` is
+    an id or a question's text, matched as `tutor grade --question` matches it."""
     from agent.grading import load_rubric
     from agent.practice import grade_and_record, open_progress
+    from agent.question_match import match_question
     from corpus.questions import load_question_bank
 
     if not answer.strip():
         raise ConfigError("write an answer first (or ask for a hint)")
     bank = load_question_bank(rt.settings.corpus.dir)
-    question = next((q for q in bank if q.id == question_id), None)
-    if question is None:
-        raise ConfigError(f"no self-check question {question_id!r}: use SQ01..SQ12")
-    rubric = load_rubric(rt.settings.grading.rubrics_dir, question_id, rt.settings.corpus.dir)
+    match = match_question(question, bank, rt.embedder, rt.settings.grading.question_match)
+    q = next(q for q in bank if q.id == match.question_id)
+    rubric = load_rubric(rt.settings.grading.rubrics_dir, q.id, rt.settings.corpus.dir)
     with open_progress(rt.settings, bank) as store:
         report, _ = grade_and_record(
             store,
             learner,
-            question,
+            q,
             answer,
             rubric,
             embedder=rt.embedder,
             chat_model=rt.chat_model(),
             settings=rt.settings,
         )
-    return report.to_json()
+    return {**report.to_json(), "matched_question": asdict(match)}
 
 
 def _hint(rt: Runtime, question_id: str, level: int, learner: str) -> dict[str, Any]:
@@ -834,7 +835,8 @@ def _api_endpoints(gr: Any, app: AppState) -> None:
         return _index_status(app)
 
     def grade(question_id: str, answer: str, learner: str = "default") -> dict:
-        """Grade an answer to a self-check question (SQ01..SQ12): the grade report."""
+        """Grade an answer to a self-check question, named by id (SQ01..SQ12) or asked in
+        your own words: the grade report, with the question it matched and how closely."""
         try:
             return _grade(app.wait_ready(READY_WAIT_S), question_id, answer, learner)
         except Exception as exc:

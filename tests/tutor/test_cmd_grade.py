@@ -88,6 +88,29 @@ def test_grade_by_question_text_any_language_and_next(cli):
     assert rc == 2 and "no self-check question matches" in err
 
 
+def test_a_reworded_question_finds_its_rubric_and_the_report_says_how(cli):
+    asked = "Why would anyone pick a GRU instead of an LSTM?"
+    answer = "A GRU has two gates and one state, so it is smaller and faster than an LSTM."
+    rc, out, _ = cli("grade", "--question", asked, "--answer", answer, "--json")
+    report = json.loads(out)
+    assert rc == 0 and report["question_id"] == "SQ03" and report["attempt_id"] == 1
+    match = report["matched_question"]
+    assert match["question_id"] == "SQ03" and match["method"] == "embedding"
+    assert 0.8 < match["similarity"] < 1.0
+    rc, out, _ = cli("grade", "--question", asked, "--answer", answer)
+    assert rc == 0 and out.startswith("question SQ03: What's the difference between GRU and LSTM?")
+    assert "similarity 0." in out.splitlines()[1]
+    rc, out, _ = cli("grade", "--id", "SQ03", "--answer", answer, "--json")
+    assert json.loads(out)["matched_question"]["method"] == "id"
+
+    rc, out, err = cli("grade", "--question", "How do I bake sourdough bread?", "--answer", "x")
+    assert rc == 2 and err.count("\n") == 1 and "closest: SQ" in err
+    rc, out, _ = cli(
+        "grade", "--question", "How do I bake sourdough bread?", "--answer", "x", "--json"
+    )
+    assert rc == 2 and json.loads(out)["type"] == "NoQuestionMatchError"
+
+
 def test_reference_mode_is_not_recorded(cli):
     rc, out, _ = cli(
         "grade",
