@@ -28,7 +28,22 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
     )
     which.add_argument("--id", help="self-check question id, e.g. SQ03")
     which.add_argument("--next", action="store_true", help="the question due next for the profile")
-    p.add_argument("--answer", required=True, help="your answer; '-' reads it from stdin")
+    which.add_argument(
+        "--batch",
+        type=Path,
+        metavar="FILE",
+        help="grade a class: a .csv or .jsonl of answers (question_id or question, answer, "
+        "optional learner and reference); writes a graded file and prints a summary",
+    )
+    p.add_argument("--answer", help="your answer; '-' reads it from stdin")
+    p.add_argument(
+        "--out", type=Path, help="with --batch: the graded file (default FILE.graded.EXT)"
+    )
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="with --batch: record each row that names a learner in that learner's progress",
+    )
     p.add_argument("--reference", help="grade against this reference answer (not recorded)")
     p.add_argument("--profile", help="learner profile (default: grading.profile)")
     p.add_argument("--reveal", action="store_true", help="show the model answer in the feedback")
@@ -147,6 +162,10 @@ def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
     from agent.question_match import QuestionMatch
     from tutor.cli import print_json
 
+    if getattr(args, "batch", None) is not None:
+        return _cmd_batch(args, rt)
+    if args.answer is None:
+        raise ConfigError("--answer is required (or grade a file with --batch)")
     answer = _read_answer(args.answer, sys.stdin)
     profile = args.profile or rt.settings.grading.profile
     try:
@@ -199,6 +218,58 @@ def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
         print_json(_report_json(report, recorded, match))
     else:
         _print_report(report, match=match)
+    return 0
+
+
+def _print_batch_summary(data: dict[str, Any]) -> None:
+    print(
+        f"graded {data['graded']} of {data['rows']} rows in {data['seconds']:.1f} s "
+        f"({data['answers_per_second']:.1f} answers/s), skipped {data['skipped']}, "
+        f"recorded {data['recorded']}"
+    )
+    print(f"wrote {data['output']}")
+    for e in data["errors"]:
+        where = f" ({e['field']})" if e["field"] else ""
+        print(f"  skipped line {e['line']}{where}: {e['message']}")
+    if data["verdicts"]:
+        print("verdicts per question:")
+        for qid, counts in data["verdicts"].items():
+            listed = ", ".join(f"{v.replace('_', ' ')} {n}" for v, n in counts.items())
+            print(f"  {qid}: {listed}")
+    if data["missing_points"]:
+        print("most often missing:")
+        for m in data["missing_points"]:
+            print(f"  {m['count']} x {m['question_id']} {m['label'] or m['key_point']}")
+    if data["misconceptions"]:
+        print("most common misconceptions:")
+        for m in data["misconceptions"]:
+            print(f"  {m['count']} x {m['question_id']} {m['claim']}")
+
+
+def _cmd_batch(args: argparse.Namespace, rt: Runtime) -> int:
+    from agent.batch_grading import grade_batch_file
+    from tutor.cli import StderrProgress, print_json
+
+    if args.answer is not None or args.reference is not None:
+        raise ConfigError("--batch reads answers and references from the file: drop --answer")
+    try:
+        result = grade_batch_file(
+            args.batch,
+            embedder=rt.embedder,
+            settings=rt.settings,
+            out=args.out,
+            record=args.record,
+            chat_model=_chat(rt, args.grader),
+            mode=args.grader,
+            on_progress=StderrProgress(not args.json),
+        )
+    finally:
+        rt.close()
+    data = result.summary_json()
+    if args.json:
+        print_json(data)
+    else:
+        _print_batch_summary(data)
     return 0
 
 
