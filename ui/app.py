@@ -6,7 +6,7 @@ only, so importing this module is cheap. Per-session data (the conversation, the
 learner profile) is Gradio session state; the Runtime in `AppState` is shared.
 
 API endpoints (for `gradio_client`, documented in the README): /ask, /ask_stream,
-/search, /status, /index_status, /grade, /hint.
+/search, /status, /index_status, /grade, /hint, /grade_batch.
 """
 
 from __future__ import annotations
@@ -387,6 +387,38 @@ def _practice_tab(gr: Any, app: AppState, profile: Any) -> None:
     )
     next_due.click(do_next, profile, qid, api_visibility="private")
 
+    with gr.Accordion("Grade a class (CSV or JSONL)", open=False):
+        gr.Markdown(
+            "One answer a row: `question_id` (or `question`), `answer`, optional `learner` "
+            "and `reference`. Bad rows are listed by line and skipped."
+        )
+        batch_file = gr.File(
+            label="Answers file", file_types=[".csv", ".jsonl"], elem_id="batch-upload"
+        )
+        batch_record = gr.Checkbox(
+            label="Record each learner's attempt in their progress", elem_id="batch-record"
+        )
+        batch_btn = gr.Button("Grade the file", elem_id="batch-grade")
+        batch_summary = gr.JSON(label="Summary", elem_id="batch-summary")
+        batch_out = gr.File(label="Graded file", interactive=False, elem_id="batch-download")
+
+    def do_batch(path: str | None, record: bool) -> list[Any]:
+        if not path:
+            return [{"error": "choose a .csv or .jsonl file first"}, None]
+        try:
+            summary, out = _grade_batch(app.wait_ready(READY_WAIT_S), Path(path), bool(record))
+            return [summary, out]
+        except Exception as exc:
+            return [{"error": error_message(exc)}, None]
+
+    batch_btn.click(
+        do_batch,
+        [batch_file, batch_record],
+        [batch_summary, batch_out],
+        api_name="grade_batch",
+        **LLM_QUEUE,
+    )
+
 
 def _grade(rt: Runtime, question: str, answer: str, learner: str) -> dict[str, Any]:
     """Grade one answer and record the attempt in the learner's progress. `question` is
@@ -414,6 +446,18 @@ def _grade(rt: Runtime, question: str, answer: str, learner: str) -> dict[str, A
             settings=rt.settings,
         )
     return {**report.to_json(), "matched_question": asdict(match)}
+
+
+def _grade_batch(rt: Runtime, path: Path, record: bool) -> tuple[dict[str, Any], str]:
+    """Grade an uploaded class file; the graded file goes under the data dir's exports
+    (Gradio's upload folder is cleaned up), named after the upload."""
+    from agent.batch_grading import grade_batch_file, graded_path_for
+
+    out = rt.settings.index.data_dir / "exports" / graded_path_for(path).name
+    result = grade_batch_file(
+        path, embedder=rt.embedder, settings=rt.settings, out=out, record=record
+    )
+    return result.summary_json(), str(result.output)
 
 
 def _hint(rt: Runtime, question_id: str, level: int, learner: str) -> dict[str, Any]:
