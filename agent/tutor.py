@@ -100,11 +100,30 @@ def match_self_check(
     >>> match_self_check(np.array([0.7, 0.7]), bank, ["SQ01", "SQ02"], 0.93) is None
     True
     """
-    if not len(ids):
+    ranked = rank_self_check(query_vec, bank_vecs, ids)
+    if not ranked or ranked[0][1] < threshold:
         return None
+    return ranked[0][0]
+
+
+def rank_self_check(
+    query_vec: np.ndarray, bank_vecs: np.ndarray, ids: Sequence[str]
+) -> list[tuple[str, float]]:
+    """Each self-check question with its best cosine to the query (over its language
+    versions: `ids` may repeat), best first; ties keep bank order.
+
+    >>> bank = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    >>> rank_self_check(np.array([0.0, 1.0]), bank, ["SQ01", "SQ02", "SQ01"])
+    [('SQ02', 1.0), ('SQ01', 0.8)]
+    """
+    if not len(ids):
+        return []
     sims = bank_vecs @ query_vec
-    best = int(np.argmax(sims))
-    return ids[best] if float(sims[best]) >= threshold else None
+    best: dict[str, float] = {}
+    for qid, sim in zip(ids, sims.tolist(), strict=True):
+        if qid not in best or sim > best[qid]:
+            best[qid] = float(sim)
+    return sorted(best.items(), key=lambda item: -item[1])
 
 
 def closest_topics(hits: Sequence[SearchHit], limit: int = 3) -> list[str]:

@@ -8,7 +8,9 @@ import pytest
 MODULES = [
     "agent.citations",
     "agent.context",
+    "agent.question_match",
     "agent.tutor",
+    "evals.question_match",
     "evals.report",
     "index.fusion",
     "index.lexical",

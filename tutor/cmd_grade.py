@@ -28,7 +28,22 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
     )
     which.add_argument("--id", help="self-check question id, e.g. SQ03")
     which.add_argument("--next", action="store_true", help="the question due next for the profile")
-    p.add_argument("--answer", required=True, help="your answer; '-' reads it from stdin")
+    which.add_argument(
+        "--batch",
+        type=Path,
+        metavar="FILE",
+        help="grade a class: a .csv or .jsonl of answers (question_id or question, answer, "
+        "optional learner and reference); writes a graded file and prints a summary",
+    )
+    p.add_argument("--answer", help="your answer; '-' reads it from stdin")
+    p.add_argument(
+        "--out", type=Path, help="with --batch: the graded file (default FILE.graded.EXT)"
+    )
+    p.add_argument(
+        "--record",
+        action="store_true",
+        help="with --batch: record each row that names a learner in that learner's progress",
+    )
     p.add_argument("--reference", help="grade against this reference answer (not recorded)")
     p.add_argument("--profile", help="learner profile (default: grading.profile)")
     p.add_argument("--reveal", action="store_true", help="show the model answer in the feedback")
@@ -100,20 +115,10 @@ def _question_by_id(bank: list[Any], qid: str) -> Any:
     raise ConfigError(f"no self-check question {qid!r}: use one of SQ01..SQ{len(bank):02d}")
 
 
-def _question_by_text(bank: list[Any], text: str) -> Any | None:
-    """The bank question this text asks (any of its languages), or None."""
-    from index.lexical import tokenize
+def _matched(rt: Runtime, bank: list[Any], text: str) -> Any:
+    from agent.question_match import match_question
 
-    words = set(tokenize(text))
-    best, best_score = None, 0.0
-    for q in bank:
-        for version in q.texts.values():
-            v = set(tokenize(version))
-            if words and v:
-                score = len(words & v) / len(words | v)
-                if score > best_score:
-                    best, best_score = q, score
-    return best if best_score >= 0.6 else None
+    return match_question(text, bank, rt.embedder, rt.settings.grading.question_match)
 
 
 def _read_answer(value: str, stdin: TextIO) -> str:
@@ -144,8 +149,12 @@ def _chat(rt: Runtime, grader: str) -> Any:
     return None if grader == "deterministic" else rt.chat_model(max_tokens=GRADER_MAX_TOKENS)
 
 
-def _print_report(report: Any, out: TextIO | None = None) -> None:
+def _print_report(report: Any, out: TextIO | None = None, match: Any = None) -> None:
     out = out or sys.stdout  # looked up per call: tests swap sys.stdout
+    if match is not None:
+        how = {"id": "its id", "text": "its exact text"}.get(match.method, "a rewording")
+        out.write(f"question {match.question_id}: {match.question}\n")
+        out.write(f"  (matched as {how}, similarity {match.similarity:.2f})\n")
     label = report.verdict.replace("_", " ")
     out.write(f"{label}: {report.score}/5\n")
     if report.feedback:
@@ -160,9 +169,12 @@ def _print_report(report: Any, out: TextIO | None = None) -> None:
         out.write("  (the model's verdict was unusable: deterministic score only)\n")
 
 
-def _report_json(report: Any, recorded: int | None) -> dict[str, Any]:
+def _report_json(report: Any, recorded: int | None, match: Any = None) -> dict[str, Any]:
     data = report.to_json()
     data["attempt_id"] = recorded
+    # Which bank question was graded and how closely the asked text matched it; None
+    # when graded against a --reference.
+    data["matched_question"] = None if match is None else asdict(match)
     return data
 
 
@@ -172,8 +184,13 @@ def _report_json(report: Any, recorded: int | None) -> dict[str, Any]:
 def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
     from agent.grading import grade_answer
     from agent.practice import grade_and_record
+    from agent.question_match import QuestionMatch
     from tutor.cli import print_json
 
+    if getattr(args, "batch", None) is not None:
+        return _cmd_batch(args, rt)
+    if args.answer is None:
+        raise ConfigError("--answer is required (or grade a file with --batch)")
     answer = _read_answer(args.answer, sys.stdin)
     profile = _profile_arg(args, rt)
     _check_grade_inputs(args, answer, rt)
@@ -193,23 +210,22 @@ def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
                 mode=args.grader,
             )
             recorded = None
+            match = None
         else:
             bank = _bank(rt)
             with _store(rt, bank) as store:
-                if args.next:
-                    due = store.next_due(profile)
-                    if due is None:
-                        raise ConfigError(f"nothing is due for profile {profile!r}")
-                    q = _question_by_id(bank, due.question_id)
-                elif args.id:
-                    q = _question_by_id(bank, args.id)
+                if args.question:
+                    match = _matched(rt, bank, args.question)
+                    q = _question_by_id(bank, match.question_id)
                 else:
-                    q = _question_by_text(bank, args.question)
-                    if q is None:
-                        raise ConfigError(
-                            "no self-check question matches --question: use --id SQnn, or give "
-                            "--reference to grade against your own reference answer"
-                        )
+                    if args.next:
+                        due = store.next_due(profile)
+                        if due is None:
+                            raise ConfigError(f"nothing is due for profile {profile!r}")
+                        q = _question_by_id(bank, due.question_id)
+                    else:
+                        q = _question_by_id(bank, args.id)
+                    match = QuestionMatch(q.id, q.text_en, 1.0, "id")
                 report, recorded = grade_and_record(
                     store,
                     profile,
@@ -225,9 +241,61 @@ def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
     finally:
         rt.close()
     if args.json:
-        print_json(_report_json(report, recorded))
+        print_json(_report_json(report, recorded, match))
     else:
-        _print_report(report)
+        _print_report(report, match=match)
+    return 0
+
+
+def _print_batch_summary(data: dict[str, Any]) -> None:
+    print(
+        f"graded {data['graded']} of {data['rows']} rows in {data['seconds']:.1f} s "
+        f"({data['answers_per_second']:.1f} answers/s), skipped {data['skipped']}, "
+        f"recorded {data['recorded']}"
+    )
+    print(f"wrote {data['output']}")
+    for e in data["errors"]:
+        where = f" ({e['field']})" if e["field"] else ""
+        print(f"  skipped line {e['line']}{where}: {e['message']}")
+    if data["verdicts"]:
+        print("verdicts per question:")
+        for qid, counts in data["verdicts"].items():
+            listed = ", ".join(f"{v.replace('_', ' ')} {n}" for v, n in counts.items())
+            print(f"  {qid}: {listed}")
+    if data["missing_points"]:
+        print("most often missing:")
+        for m in data["missing_points"]:
+            print(f"  {m['count']} x {m['question_id']} {m['label'] or m['key_point']}")
+    if data["misconceptions"]:
+        print("most common misconceptions:")
+        for m in data["misconceptions"]:
+            print(f"  {m['count']} x {m['question_id']} {m['claim']}")
+
+
+def _cmd_batch(args: argparse.Namespace, rt: Runtime) -> int:
+    from agent.batch_grading import grade_batch_file
+    from tutor.cli import StderrProgress, print_json
+
+    if args.answer is not None or args.reference is not None:
+        raise ConfigError("--batch reads answers and references from the file: drop --answer")
+    try:
+        result = grade_batch_file(
+            args.batch,
+            embedder=rt.embedder,
+            settings=rt.settings,
+            out=args.out,
+            record=args.record,
+            chat_model=_chat(rt, args.grader),
+            mode=args.grader,
+            on_progress=StderrProgress(not args.json),
+        )
+    finally:
+        rt.close()
+    data = result.summary_json()
+    if args.json:
+        print_json(data)
+    else:
+        _print_batch_summary(data)
     return 0
 
 

@@ -15,6 +15,18 @@ class ConfigError(TutorError):
     """A setting, config file or environment variable is invalid."""
 
 
+class NoQuestionMatchError(ConfigError):
+    """A free-text question matches none of the self-check questions closely enough.
+
+    `closest` holds (question id, question text, similarity) of the nearest ones, best
+    first, so a shell can offer them as choices as well as print them.
+    """
+
+    def __init__(self, message: str, closest: tuple[tuple[str, str, float], ...]) -> None:
+        super().__init__(message)
+        self.closest = closest
+
+
 class CorpusError(TutorError):
     """The corpus or its manifest is broken."""
 

@@ -231,6 +231,23 @@ class GradingSettings(_Section):
         default=4000, ge=100, description="Longer learner answers are cut to this (and told so)."
     )
     profile: str = Field(default="default", description="Learner profile used when none is given.")
+    question_match: float = Field(
+        default=0.875,
+        ge=0,
+        le=1,
+        description=(
+            "Similarity (e5 cosine) from which a free-text question is taken to ask a "
+            "self-check question; below it, grading asks for an id or a reference answer "
+            "(tuned on half of evals/question_match.jsonl: held-out accuracy 0.84, see "
+            "bench/question_match_bench.py)."
+        ),
+    )
+    batch_max_rows: int = Field(
+        default=2000, ge=1, description="Most answers one batch-grading file may hold."
+    )
+    batch_max_bytes: int = Field(
+        default=5_000_000, ge=1000, description="Largest batch-grading file, in bytes."
+    )
 
 
 class LimitsSettings(_Section):

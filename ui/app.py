@@ -6,7 +6,7 @@ only, so importing this module is cheap. Per-session data (the conversation, the
 learner profile) is Gradio session state; the Runtime in `AppState` is shared.
 
 API endpoints (for `gradio_client`, documented in the README): /ask, /ask_stream,
-/search, /status, /index_status, /grade, /hint.
+/search, /status, /index_status, /grade, /hint, /grade_batch.
 """
 
 from __future__ import annotations
@@ -406,11 +406,45 @@ def _practice_tab(gr: Any, app: AppState, profile: Any) -> None:
     )
     next_due.click(do_next, profile, qid, api_visibility="private")
 
+    with gr.Accordion("Grade a class (CSV or JSONL)", open=False):
+        gr.Markdown(
+            "One answer a row: `question_id` (or `question`), `answer`, optional `learner` "
+            "and `reference`. Bad rows are listed by line and skipped."
+        )
+        batch_file = gr.File(
+            label="Answers file", file_types=[".csv", ".jsonl"], elem_id="batch-upload"
+        )
+        batch_record = gr.Checkbox(
+            label="Record each learner's attempt in their progress", elem_id="batch-record"
+        )
+        batch_btn = gr.Button("Grade the file", elem_id="batch-grade")
+        batch_summary = gr.JSON(label="Summary", elem_id="batch-summary")
+        batch_out = gr.File(label="Graded file", interactive=False, elem_id="batch-download")
 
-def _grade(rt: Runtime, question_id: str, answer: str, learner: str) -> dict[str, Any]:
-    """Grade one answer and record the attempt in the learner's progress."""
+    def do_batch(path: str | None, record: bool) -> list[Any]:
+        if not path:
+            return [{"error": "choose a .csv or .jsonl file first"}, None]
+        try:
+            summary, out = _grade_batch(app.wait_ready(READY_WAIT_S), Path(path), bool(record))
+            return [summary, out]
+        except Exception as exc:
+            return [{"error": error_message(exc)}, None]
+
+    batch_btn.click(
+        do_batch,
+        [batch_file, batch_record],
+        [batch_summary, batch_out],
+        api_name="grade_batch",
+        **LLM_QUEUE,
+    )
+
+
+def _grade(rt: Runtime, question: str, answer: str, learner: str) -> dict[str, Any]:
+    """Grade one answer and record the attempt in the learner's progress. `question` is
+    an id or a question's text, matched as `tutor grade --question` matches it."""
     from agent.grading import load_rubric
     from agent.practice import grade_and_record, open_progress
+    from agent.question_match import match_question
     from corpus.questions import load_question_bank
 
     if isinstance(answer, str) and not answer.strip():
@@ -421,22 +455,33 @@ def _grade(rt: Runtime, question_id: str, answer: str, learner: str) -> dict[str
     check_answer(answer, rt.settings)
     check_profile(learner, rt.settings.limits.max_profile_chars)
     bank = load_question_bank(rt.settings.corpus.dir)
-    question = next((q for q in bank if q.id == question_id), None)
-    if question is None:
-        raise ConfigError(f"no self-check question {question_id!r}: use SQ01..SQ12")
-    rubric = load_rubric(rt.settings.grading.rubrics_dir, question_id, rt.settings.corpus.dir)
+    match = match_question(question, bank, rt.embedder, rt.settings.grading.question_match)
+    q = next(q for q in bank if q.id == match.question_id)
+    rubric = load_rubric(rt.settings.grading.rubrics_dir, q.id, rt.settings.corpus.dir)
     with open_progress(rt.settings, bank) as store:
         report, _ = grade_and_record(
             store,
             learner,
-            question,
+            q,
             answer,
             rubric,
             embedder=rt.embedder,
             chat_model=rt.chat_model(),
             settings=rt.settings,
         )
-    return report.to_json()
+    return {**report.to_json(), "matched_question": asdict(match)}
+
+
+def _grade_batch(rt: Runtime, path: Path, record: bool) -> tuple[dict[str, Any], str]:
+    """Grade an uploaded class file; the graded file goes under the data dir's exports
+    (Gradio's upload folder is cleaned up), named after the upload."""
+    from agent.batch_grading import grade_batch_file, graded_path_for
+
+    out = rt.settings.index.data_dir / "exports" / graded_path_for(path).name
+    result = grade_batch_file(
+        path, embedder=rt.embedder, settings=rt.settings, out=out, record=record
+    )
+    return result.summary_json(), str(result.output)
 
 
 def _hint(rt: Runtime, question_id: str, level: int, learner: str) -> dict[str, Any]:
@@ -866,7 +911,8 @@ def _api_endpoints(gr: Any, app: AppState) -> None:
         return _index_status(app)
 
     def grade(question_id: str, answer: str, learner: str = "default") -> dict:
-        """Grade an answer to a self-check question (SQ01..SQ12): the grade report."""
+        """Grade an answer to a self-check question, named by id (SQ01..SQ12) or asked in
+        your own words: the grade report, with the question it matched and how closely."""
         try:
             return _grade(app.wait_ready(READY_WAIT_S), question_id, answer, learner)
         except Exception as exc:

@@ -277,8 +277,15 @@ def grade_html(report: Mapping[str, Any]) -> str:
     missing = "".join(point(p) for p in report.get("missing", ()))
     mis = "".join(f"<li>{esc(m)}</li>" for m in report.get("misconceptions", ()))
     verdict = str(report.get("verdict", ""))
+    match = report.get("matched_question") or {}
+    asked = (
+        f'<div class="matched">{esc(match.get("question_id"))} {esc(match.get("question"))}'
+        f" <span class=cite-ref>similarity {float(match.get('similarity', 0)):.2f}</span></div>"
+        if match
+        else ""
+    )
     return (
-        f'<div class="grade"><div class="verdict v-{esc(verdict)}"><b>{esc(verdict)}</b>'
+        f'<div class="grade">{asked}<div class="verdict v-{esc(verdict)}"><b>{esc(verdict)}</b>'
         f" · score {esc(report.get('score'))}/5</div>"
         f'<div class="feedback">{esc(report.get("feedback", ""))}</div>'
         f"{f'<div class=label>Covered</div><ul>{covered}</ul>' if covered else ''}"

