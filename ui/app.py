@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.limits import check_answer, check_question_id
 from tutor.errors import ConfigError, InputError, TutorError
-from tutor.limits import check_profile
+from tutor.limits import check_profile, check_text
 from tutor.runtime import Runtime
 from tutor.settings import Settings
 from ui import render
@@ -451,9 +451,10 @@ def _grade(rt: Runtime, question: str, answer: str, learner: str) -> dict[str, A
         raise ConfigError("write an answer first (or ask for a hint)")
     # grade_and_record checks these too; checked first here so a huge request is refused
     # before the question bank and the rubric are read.
-    question_id = check_question_id(question_id)
+    lim = rt.settings.limits
+    check_text(question, "the question", lim.max_question_chars, "limits.max_question_chars")
     check_answer(answer, rt.settings)
-    check_profile(learner, rt.settings.limits.max_profile_chars)
+    check_profile(learner, lim.max_profile_chars)
     bank = load_question_bank(rt.settings.corpus.dir)
     match = match_question(question, bank, rt.embedder, rt.settings.grading.question_match)
     q = next(q for q in bank if q.id == match.question_id)
