@@ -72,7 +72,7 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
         help=f"record the result for reports (default file: {DEFAULT_VALIDATION.name})",
     )
     p.add_argument(
-        "--judge",
+        "--judges",
         choices=("support", "llm", "both"),
         default="both",
         help="which judge to measure (both: side by side on the same items)",
@@ -170,7 +170,7 @@ def cmd_judge(args: argparse.Namespace, rt: Runtime) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")
-    kinds = ("support", "llm") if args.judge == "both" else (args.judge,)
+    kinds = ("support", "llm") if args.judges == "both" else (args.judges,)
     results: dict[str, dict[str, Any]] = {}
     try:
         for kind in kinds:

@@ -184,7 +184,7 @@ def test_parse_llm_verdict_is_defensive():
 def test_combine_scores_and_misconception_cap():
     p = GradingParams()
     assert combine_scores(5.0, ("correct", 5), 0, False, 0.9, p) == (5, "correct")
-    assert combine_scores(1.0, ("correct", 5), 0, False, 0.9, p) == (3, "partially_correct")
+    assert combine_scores(1.0, ("correct", 5), 0, False, 0.9, p) == (3, "correct")
     assert combine_scores(1.0, ("correct", 5), 0, False, 0.9, p, "deterministic") == (
         1,
         "incorrect",

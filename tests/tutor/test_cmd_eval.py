@@ -120,6 +120,8 @@ def test_eval_judge_prints_balanced_accuracy_and_writes_validation(
         url,
         "--judge-model",
         "stub",
+        "--judges",
+        "llm",
     ]
     code, out, _ = run_cli(capsys, *judge_args, "--write", str(out_file), "--json")
     assert code == 0
@@ -134,6 +136,16 @@ def test_eval_judge_prints_balanced_accuracy_and_writes_validation(
     code, out, _ = run_cli(capsys, *judge_args)
     assert code == 0 and "balanced_accuracy 0.750" in out
     assert len(prompts) == 3
+
+    # Both judges side by side on the same items: the support model makes no model call,
+    # and says whether the file was among its training sets.
+    code, out, _ = run_cli(capsys, *judge_args[:-1], "both", "--json")
+    both = json.loads(out)["judges"]
+    assert set(both) == {"support", "llm"} and len(prompts) == 3
+    begin = {kind: both[kind]["datasets"]["begin"] for kind in both}
+    assert begin["support"]["calls"] == 0 and begin["support"]["in_training_data"] is False
+    assert begin["support"]["n"] == begin["llm"]["n"] == 3
+    assert both["support"]["judge"]["kind"] == "support model"
 
 
 @pytest.mark.integration
