@@ -129,6 +129,9 @@ class GradingParams:
     # below were chosen on the odd-numbered questions of evals/grading-unseen.jsonl and
     # reported on the even ones (bench/grading_bench.py, docs/grading.md).
     covered_at: float | None = 0.15
+    # A reference answer given with --reference is split into short sentences, like the
+    # SemEval references the model's own threshold was chosen on: that threshold applies.
+    reference_covered_at: float | None = None
     credit_band: float = 0.2  # credit grows linearly over covered_at +- this band
     # A teacher calls an answer correct once it states the main ideas, not every point
     # of the rubric: scores are 5 x the weighted coverage.
@@ -723,7 +726,7 @@ def grade_answer(
         )
 
     support_model = support_model or load_support_model()
-    covered_at = params.covered_at
+    covered_at = params.reference_covered_at if rubric.from_reference else params.covered_at
     if covered_at is None:
         covered_at = support_model.threshold("grading")
     align = align_key_points(rubric, text, embedder, language, support_model, params.direction)

@@ -39,26 +39,37 @@ class LabelledPair:
 # ------------------------------------------------------------------ public sets
 
 
+def _capped(rows: Iterable[dict], key: Callable[[dict], str], limit: int | None) -> list[dict]:
+    """`rows` in order, keeping at most `limit` rows per `key` (all when None)."""
+    kept: dict[str, int] = {}
+    out = []
+    for r in rows:
+        k = key(r)
+        if limit is not None and kept.get(k, 0) >= limit:
+            continue
+        kept[k] = kept.get(k, 0) + 1
+        out.append(r)
+    return out
+
+
 def semeval_pairs(rows: Iterable[dict], per_question: int | None = None) -> list[LabelledPair]:
     """Claim: the question's best reference answer; evidence: the student's answer.
     Grouped by question, so a split is one of unseen questions. `per_question` keeps at
     most that many answers of each question (the first ones by a fixed hash of their id),
     to bound the embedding time."""
-    out = []
-    kept: dict[str, int] = {}
     ordered = sorted(rows, key=lambda r: hashlib.sha1(str(r["id"]).encode()).hexdigest())
-    for r in ordered:
-        refs = r.get("reference_answers") or []
-        if not refs or not str(r.get("student_answer", "")).strip():
-            continue
-        qid = str(r["question_id"])
-        if per_question is not None and kept.get(qid, 0) >= per_question:
-            continue
-        kept[qid] = kept.get(qid, 0) + 1
+    usable = [
+        r
+        for r in ordered
+        if r.get("reference_answers") and str(r.get("student_answer", "")).strip()
+    ]
+    out = []
+    for r in _capped(usable, lambda r: str(r["question_id"]), per_question):
+        refs = r["reference_answers"]
         out.append(
             LabelledPair(
                 "semeval",
-                semeval_group(qid),
+                semeval_group(str(r["question_id"])),
                 str(refs[0]),
                 str(r["student_answer"]),
                 "en",
@@ -75,16 +86,11 @@ def wice_pairs(rows: Iterable[dict], per_claim: int | None = None) -> list[Label
     Every oracle chunk holds the gold evidence, so `per_claim` chunks per claim lose no
     claim (and bound the embedding time: the chunks are long)."""
     out = []
-    kept: dict[str, int] = {}
-    for r in rows:
-        cid = str(r["claim_id"])
-        if per_claim is not None and kept.get(cid, 0) >= per_claim:
-            continue
-        kept[cid] = kept.get(cid, 0) + 1
+    for r in _capped(rows, lambda r: str(r["claim_id"]), per_claim):
         out.append(
             LabelledPair(
                 "wice",
-                wice_group(cid),
+                wice_group(str(r["claim_id"])),
                 str(r["claim"]),
                 " ".join(r["evidence_sentences"]),
                 "en",

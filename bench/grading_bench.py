@@ -1,17 +1,20 @@
-"""Grader agreement with people: our labelled set and a SemEval-2013 sample.
+"""Grader agreement with people, on answers it was not tuned on.
 
-    python bench/grading_bench.py                          # our set, the local model
-    python bench/grading_bench.py --semeval ../shared/benchmarks/grading/semeval2013-3way-train.jsonl --n 60
-    python bench/grading_bench.py --no-llm                 # deterministic grader only
-    python bench/grading_bench.py --llm-url http://127.0.0.1:8080/v1
+    python bench/grading_bench.py --no-llm --set evals/grading-unseen.jsonl --split test \
+        --semeval ../shared/benchmarks/grading/semeval2013-3way-train.jsonl --n 600
 
-Prints one JSON object. Each answer is graded once with the model; the three methods
-(deterministic coverage, the model's verdict alone, and the two combined) are computed from
-that one call, so they are compared on exactly the same model outputs. Our set reports exact
-verdict accuracy, macro-F1 and quadratic-weighted kappa on the 0-5 score. SemEval answers
-are graded against their first reference answer (`--reference` mode) and our verdicts are
-mapped to its 3-way labels: correct -> correct, incorrect -> contradictory, partially correct
-and off topic -> incorrect (SemEval's "incorrect" covers partial and irrelevant answers).
+Prints one JSON object. `--split` picks half of a labelled set by question: the grader's
+cut-offs were chosen on the odd-numbered self-check questions of evals/grading-unseen.jsonl
+("tune"), so "test" (the even-numbered ones) is what to report. SemEval answers come only
+from the questions the support model never saw (fold 0 by question,
+agent.support_training.is_test_group): the numbers are for unseen questions. Each answer is
+graded once with the model; the three methods (deterministic coverage, the model's verdict
+alone, and the two combined) are computed from that one call. Our sets report exact verdict
+accuracy, macro-F1, quadratic-weighted kappa on the 0-5 score and concise correct answers
+graded incorrect. SemEval answers are graded against their first reference answer
+(`--reference` mode) and our verdicts are mapped to its 3-way labels: correct -> correct,
+incorrect -> contradictory, partially correct and off topic -> incorrect (SemEval's
+"incorrect" covers partial and irrelevant answers).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from agent.grading import (  # noqa: E402
     grade_answer,
     load_rubric,
 )
+from agent.support_training import is_test_group, semeval_group  # noqa: E402
 from tutor.errors import EvalDataError  # noqa: E402
 from tutor.settings import load_settings  # noqa: E402
 
@@ -121,8 +125,20 @@ def method_results(report: Any, params: GradingParams) -> dict[str, tuple[str, i
     return out
 
 
+def in_split(question_id: str, split: str) -> bool:
+    """Odd-numbered self-check questions tune, even-numbered ones test.
+
+    >>> in_split("SQ03", "tune"), in_split("SQ04", "test"), in_split("SQ04", "all")
+    (True, True, True)
+    """
+    if split == "all":
+        return True
+    odd = int(question_id[2:]) % 2 == 1
+    return odd if split == "tune" else not odd
+
+
 def run_ours(args: argparse.Namespace, settings: Any, embedder: Any, chat: Any) -> dict[str, Any]:
-    rows = read_jsonl(args.set)
+    rows = [r for r in read_jsonl(args.set) if in_split(r["question_id"], args.split)]
     if args.limit:
         rows = rows[: args.limit]
     params = GradingParams()
@@ -130,6 +146,7 @@ def run_ours(args: argparse.Namespace, settings: Any, embedder: Any, chat: Any) 
     pred: dict[str, tuple[list[str], list[int]]] = {name: ([], []) for name in METHODS}
     llm_status: Counter[str] = Counter()
     misses = []
+    concise_correct_failed = 0
     t0 = time.monotonic()
     rubrics: dict[str, Any] = {}
     for row in rows:
@@ -153,6 +170,8 @@ def run_ours(args: argparse.Namespace, settings: Any, embedder: Any, chat: Any) 
         for name, (v, s) in method_results(report, params).items():
             pred[name][0].append(v)
             pred[name][1].append(s)
+        if row.get("concise") and row["verdict"] == "correct" and report.verdict == "incorrect":
+            concise_correct_failed += 1
         if report.verdict != row["verdict"]:
             misses.append(
                 f"{row['id']} {qid} {row['kind']}/{row['language']}: "
@@ -160,7 +179,21 @@ def run_ours(args: argparse.Namespace, settings: Any, embedder: Any, chat: Any) 
                 f"{report.score} (det {report.method.get('deterministic_score')}, "
                 f"llm {report.method.get('llm_score')})"
             )
-    out: dict[str, Any] = {"n": len(rows), "seconds": round(time.monotonic() - t0, 1)}
+    out: dict[str, Any] = {
+        "set": str(args.set),
+        "split": args.split,
+        "n": len(rows),
+        "seconds": round(time.monotonic() - t0, 1),
+        "concise_correct_graded_incorrect": concise_correct_failed,
+        "by_language": {},
+    }
+    for lang in sorted({r["language"] for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r["language"] == lang]
+        det = pred["deterministic"][0]
+        out["by_language"][lang] = {
+            "n": len(idx),
+            "accuracy": round(accuracy([gold_v[i] for i in idx], [det[i] for i in idx]), 3),
+        }
     for name in METHODS:
         v, s = pred[name]
         out[name] = {
@@ -176,7 +209,7 @@ def run_ours(args: argparse.Namespace, settings: Any, embedder: Any, chat: Any) 
 def run_semeval(
     args: argparse.Namespace, settings: Any, embedder: Any, chat: Any
 ) -> dict[str, Any]:
-    rows = read_jsonl(args.semeval)
+    rows = [r for r in read_jsonl(args.semeval) if is_test_group(semeval_group(r["question_id"]))]
     sample = random.Random(args.seed).sample(rows, min(args.n, len(rows)))
     params = GradingParams()
     gold: list[str] = []
@@ -198,6 +231,8 @@ def run_semeval(
             pred[name].append(SEMEVAL_MAP[v])
     out: dict[str, Any] = {
         "n": len(sample),
+        "questions": len({r["question_id"] for r in sample}),
+        "split": "questions the support model never saw (fold 0)",
         "seed": args.seed,
         "seconds": round(time.monotonic() - t0, 1),
         "gold_labels": dict(Counter(gold)),
@@ -215,7 +250,10 @@ def run_semeval(
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--set", type=Path, default=ROOT / "evals" / "grading.jsonl")
+    ap.add_argument("--set", type=Path, default=ROOT / "evals" / "grading-unseen.jsonl")
+    ap.add_argument(
+        "--split", choices=("tune", "test", "all"), default="test", help="half of --set, by question"
+    )
     ap.add_argument("--semeval", type=Path, help="semeval2013-3way-train.jsonl (skipped if unset)")
     ap.add_argument("--n", type=int, default=60, help="SemEval sample size")
     ap.add_argument("--seed", type=int, default=13)
