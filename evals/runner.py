@@ -34,7 +34,7 @@ from evals.jsonl import (
     tag_list,
 )
 from evals.judge import Judge, JudgeConfig, SupportJudge
-from evals.report import render_report
+from evals.report import render_report, validation_line
 from evals.retrieval import RetrievalCase, gold_spans
 from tutor.errors import EvalDataError
 from tutor.settings import REPO_ROOT, Settings
@@ -506,11 +506,13 @@ def run_eval(
     summary = aggregate(records)
     summary["judge_calls"] = judge.calls
     summary["judge_cache_hits"] = judge.cache_hits
+    validation = load_validation(validation_path) if validation_path else validation_for(judge)
+    summary["judge"] = judge.describe().get("kind", "LLM")
+    summary["judge_validation"] = validation_line(validation)
     config["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     (run_dir / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False), "utf-8")
     (run_dir / SUMMARY).write_text(json.dumps(summary, indent=2, ensure_ascii=False), "utf-8")
     run = EvalRun(run_dir, config, records, summary)
-    validation = load_validation(validation_path or JUDGE_VALIDATION)
     (run_dir / REPORT).write_text(render_report(run, validation), encoding="utf-8")
     record_history(settings, run)
     return run
@@ -532,6 +534,23 @@ def load_run(run_dir: Path) -> EvalRun:
 
 
 # --------------------------------------------------------------------------- judge validation
+
+
+def validation_for(judge: Judge | SupportJudge) -> dict[str, Any] | None:
+    """The measured agreement with people of the judge that scored a run: the support
+    model's on the claims it never saw (its test split), the LLM judge's as recorded by
+    `tutor eval judge --write`."""
+    if isinstance(judge, SupportJudge):
+        held = judge.support_model.trained_on.get("test_split", {})
+        if not isinstance(held, dict):
+            return None
+        return {
+            "judge": judge.describe(),
+            "datasets": {
+                f"{name} (unseen claims)": held[name] for name in ("wice", "begin") if name in held
+            },
+        }
+    return load_validation(JUDGE_VALIDATION)
 
 
 def load_validation(path: Path) -> dict[str, Any] | None:

@@ -243,6 +243,11 @@ def main() -> int:
         args.l2,
     )
     held_out = report(test_pairs, y_all[test], decisions(final, x_all[test]))
+    # The model carries its own test-split agreement, so reports can say how far to trust it.
+    final.trained_on["test_split"] = {
+        name: {"balanced_accuracy": d["balanced_accuracy"], "n": d["n"], "auc": d["auc"]}
+        for name, d in held_out.items()
+    }
     summary = {
         "version": final.version,
         "thresholds": thresholds,

@@ -121,8 +121,8 @@ def cmd_run(args: argparse.Namespace, rt: Runtime) -> int:
     if args.json:
         print_json({"run_dir": str(run.run_dir), "summary": s})
         return 0
-    judge_line = validation_line(load_validation(JUDGE_VALIDATION))
-    print(f"run: {run.run_dir} ({s['n_items']} items)")
+    judge_line = s.get("judge_validation") or validation_line(load_validation(JUDGE_VALIDATION))
+    print(f"run: {run.run_dir} ({s['n_items']} items, judged by the {s.get('judge', 'LLM')})")
     for key in (
         "faithfulness",
         "citation_precision",

@@ -563,6 +563,9 @@ def _progress_tab(gr: Any, app: AppState, profile: Any) -> None:
     def do_export(p: str | None) -> Any:
         learner = p or "default"
         path = app.settings.index.data_dir / "exports" / f"{learner}-attempts.csv"
+        # The app's own folder under the data dir (export_csv creates no folders: a typo
+        # in a path a person typed must not create folders).
+        path.parent.mkdir(parents=True, exist_ok=True)
         with _progress_store(app.runtime) as store:
             store.export_csv(learner, path)
         return str(path)

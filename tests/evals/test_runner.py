@@ -255,4 +255,8 @@ def test_two_items_end_to_end_on_the_local_model(tmp_path: Path, real_runtime) -
         if not rec["abstained"]:
             assert rec["claims"], "an answer was given but no claims were judged"
     assert (run.run_dir / "report.html").is_file()
-    assert run.summary["judge_calls"] > 0
+    # The default judge is the support model: no model call, and the report says so with
+    # its agreement on claims it never saw.
+    assert run.summary["judge"] == "support model" and run.summary["judge_calls"] == 0
+    assert "wice (unseen claims)" in run.summary["judge_validation"]
+    assert "wice (unseen claims)" in (run.run_dir / "report.html").read_text(encoding="utf-8")
