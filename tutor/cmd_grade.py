@@ -47,6 +47,12 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
     p.add_argument("--reference", help="grade against this reference answer (not recorded)")
     p.add_argument("--profile", help="learner profile (default: grading.profile)")
     p.add_argument("--reveal", action="store_true", help="show the model answer in the feedback")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="show why: each key point's support probability, the sentence that covered it "
+        "and the passage that teaches it",
+    )
     _grader_option(p)
     p.add_argument("--json", action="store_true")
     add("grade", cmd_grade, p)
@@ -149,7 +155,9 @@ def _chat(rt: Runtime, grader: str) -> Any:
     return None if grader == "deterministic" else rt.chat_model(max_tokens=GRADER_MAX_TOKENS)
 
 
-def _print_report(report: Any, out: TextIO | None = None, match: Any = None) -> None:
+def _print_report(
+    report: Any, out: TextIO | None = None, match: Any = None, explain: bool = False
+) -> None:
     out = out or sys.stdout  # looked up per call: tests swap sys.stdout
     if match is not None:
         how = {"id": "its id", "text": "its exact text"}.get(match.method, "a rewording")
@@ -167,6 +175,28 @@ def _print_report(report: Any, out: TextIO | None = None, match: Any = None) -> 
         out.write(f"  - {p.label or 'a key point'}{where}\n")
     if report.method.get("llm", "").startswith("unparseable"):
         out.write("  (the model's verdict was unusable: deterministic score only)\n")
+    if explain:
+        _print_explanation(report, out)
+
+
+def _print_explanation(report: Any, out: TextIO) -> None:
+    """Each key point with its support, the learner's sentence and the passage. A missing
+    point's passage is only located (file > section) unless the report reveals answers."""
+    m = report.method
+    out.write(
+        f"why (support model {m.get('support_model', '?')}, a point counts from "
+        f"{m.get('covered_at', '?')}):\n"
+    )
+    for covered, points in ((True, report.covered), (False, report.missing)):
+        for p in points:
+            mark = "covered" if covered else "missing"
+            out.write(f"  [{mark}] {p.id} {p.label or ''} support {p.support:.3f}\n")
+            if p.evidence:
+                out.write(f"      your sentence: {p.evidence}\n")
+            if p.citation is not None:
+                where = f"{p.citation.source} > {p.citation.section}"
+                text = f': "{p.citation.excerpt}"' if p.citation.excerpt else ""
+                out.write(f"      passage: {where}{text}\n")
 
 
 def _report_json(report: Any, recorded: int | None, match: Any = None) -> dict[str, Any]:
@@ -243,7 +273,7 @@ def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
     if args.json:
         print_json(_report_json(report, recorded, match))
     else:
-        _print_report(report, match=match)
+        _print_report(report, match=match, explain=getattr(args, "explain", False))
     return 0
 
 

@@ -241,3 +241,24 @@ def test_batch_csv_and_jsonl_with_a_bad_row_end_to_end(cli, tmp_path):
     assert rc == 2 and ".csv or .jsonl" in json.loads(out)["error"] and err.count("\n") == 1
     rc, _, err = cli("grade", "--id", "SQ01")
     assert rc == 2 and "--answer is required" in err
+
+
+def test_grade_explain_shows_support_evidence_and_passages(cli):
+    rc, out, _ = cli(
+        "grade",
+        "--id",
+        "SQ10",
+        "--answer",
+        "The causal mask is a lower-triangular matrix added to the attention scores before "
+        "the softmax, with 0 on and below the diagonal and -inf above it.",
+        "--explain",
+    )
+    assert rc == 0
+    assert "why (support model support-" in out
+    assert "[covered] SQ10.1" in out and "your sentence: The causal mask is" in out
+    assert "passage: notes/sq10-causal-mask.md >" in out
+    # A missing point is located, not quoted: the hint ladder stays meaningful.
+    missing = [line for line in out.splitlines() if line.startswith("  [missing]")]
+    assert missing
+    after = out.split(missing[0], 1)[1].splitlines()[1]
+    assert after.startswith("      passage: notes/") and '"' not in after
