@@ -274,7 +274,9 @@ class HybridRetriever:
             self._dense(
                 loaded,
                 query,
-                wide if per_language or rs.dense_normalization != "none" else n,
+                wide
+                if per_language or (mode == "hybrid" and rs.dense_normalization != "none")
+                else n,
                 filters,
                 query_vector,
             )
@@ -316,7 +318,6 @@ class HybridRetriever:
                     expanded = self._bm25(loaded, query, n, filters, tokens=translated)
                     for i, score in expanded:
                         bm25_of.setdefault(i, score)
-                        group_of.setdefault(i, self._group_of(loaded, [i])[i])
                     rankings.append([i for i, _ in expanded])
                     weights.append(rs.expansion_weight)
             fused = reciprocal_rank_fusion(rankings, weights=weights, k=rs.rrf_k)
