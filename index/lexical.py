@@ -171,7 +171,12 @@ class BM25Index:
         self, query: str, k: int, allowed: np.ndarray | None = None
     ) -> list[tuple[str, float]]:
         """Top-k (id, score) with score > 0; `allowed` is a 0/1 mask over `ids`."""
-        tokens = tokenize(query)
+        return self.search_tokens(tokenize(query), k, allowed)
+
+    def search_tokens(
+        self, tokens: Sequence[str], k: int, allowed: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
+        """Like `search`, for tokens already made by `tokenize` (expanded queries)."""
         if not self.ids or not tokens:
             return []
         vocab = getattr(self._model, "vocab_dict", {}) or {}

@@ -20,8 +20,15 @@ from pydantic import ConfigDict
 
 from corpus.records import Chunk
 from index.embedders import Embedder
-from index.fusion import collapse_versions, reciprocal_rank_fusion
-from index.lexical import BM25Index
+from index.expansion import TermTable, expand_tokens, learn_term_table, parallel_token_pairs
+from index.fusion import (
+    apply_quota,
+    collapse_versions,
+    normalize_per_group,
+    per_group_rankings,
+    reciprocal_rank_fusion,
+)
+from index.lexical import BM25Index, tokenize
 from index.store import (
     IndexMeta,
     check_compatible,
@@ -117,6 +124,7 @@ class _Loaded:
     bm25: BM25Index
     collection: Any
     languages: tuple[str, ...]  # every chunk language in the build, computed once
+    term_table: TermTable | None = None  # learnt from the parallel chunks on first use
 
 
 class HybridRetriever:
@@ -203,12 +211,33 @@ class HybridRetriever:
         return out[:n]
 
     def _bm25(
-        self, loaded: _Loaded, query: str, n: int, filters: SearchFilters
+        self,
+        loaded: _Loaded,
+        query: str,
+        n: int,
+        filters: SearchFilters,
+        tokens: Sequence[str] | None = None,
     ) -> list[tuple[str, float]]:
         mask = None
         if not filters.empty:
             mask = np.array([filters.accepts(loaded.chunks[i]) for i in loaded.bm25.ids])
+        if tokens is not None:
+            return loaded.bm25.search_tokens(tokens, n, allowed=mask)
         return loaded.bm25.search(query, n, allowed=mask)
+
+    def term_table(self) -> TermTable:
+        """The bilingual term table of the loaded build (learnt once, from its chunks)."""
+        loaded = self._current()
+        if loaded.term_table is None:
+            loaded.term_table = learn_term_table(parallel_token_pairs(loaded.order))
+        return loaded.term_table
+
+    def _group_of(self, loaded: _Loaded, ids: Sequence[str]) -> dict[str, str]:
+        by_family = self.settings.retrieval.language_groups == "family"
+        return {
+            i: loaded.chunks[i].language.split("-")[0] if by_family else loaded.chunks[i].language
+            for i in ids
+        }
 
     def search(
         self,
@@ -237,32 +266,60 @@ class HybridRetriever:
             query_vector = self.embedder.embed_queries([query])[0]
         rs = self.settings.retrieval
         per_language = mode == "hybrid" and rs.per_language_weight > 0
+        per_language_bm25 = mode == "hybrid" and rs.per_language_bm25_weight > 0
         # One wide dense query serves both the global ranking and the per-language ones
         # (filtered Chroma queries cost ~16 ms each at 10k chunks; one wide query ~2 ms).
-        wide = max(n, rs.per_language_pool) if per_language else n
+        wide = max(n, rs.per_language_pool)
         dense_wide = (
-            self._dense(loaded, query, wide, filters, query_vector) if mode != "bm25" else []
+            self._dense(
+                loaded,
+                query,
+                wide
+                if per_language or (mode == "hybrid" and rs.dense_normalization != "none")
+                else n,
+                filters,
+                query_vector,
+            )
+            if mode != "bm25"
+            else []
         )
-        dense = dense_wide[:n]
-        lexical = self._bm25(loaded, query, n, filters) if mode != "dense" else []
+        lexical_wide = (
+            self._bm25(loaded, query, wide if per_language_bm25 else n, filters)
+            if mode != "dense"
+            else []
+        )
+        dense, lexical = dense_wide[:n], lexical_wide[:n]
         dense_of = dict(dense_wide)
-        bm25_of = dict(lexical)
+        bm25_of = dict(lexical_wide)
+        group_of = self._group_of(loaded, [*dense_of, *bm25_of])
         if mode == "hybrid":
+            if rs.dense_normalization == "per-language":
+                # e5 scores same-language pairs higher: compare each passage with its own
+                # language's candidates instead.
+                dense = normalize_per_group(dense_wide, group_of)[:n]
             rankings = [[i for i, _ in dense], [i for i, _ in lexical]]
             weights = [rs.dense_weight, rs.bm25_weight]
             if per_language:
                 # English passages dominate both rankings for an English question even when
                 # the answer sits in the Chinese or French notes: give each language's best
                 # passages a ranking of their own so they can compete.
-                by_family: dict[str, list[str]] = {}
-                for cid, _ in dense_wide:
-                    family = loaded.chunks[cid].language.split("-")[0]
-                    by_family.setdefault(family, [])
-                    if len(by_family[family]) < k:
-                        by_family[family].append(cid)
-                for family in sorted(by_family):
-                    rankings.append(by_family[family])
+                for ranking in per_group_rankings([i for i, _ in dense_wide], group_of, k).values():
+                    rankings.append(ranking)
                     weights.append(rs.per_language_weight)
+            if per_language_bm25:
+                for ranking in per_group_rankings(
+                    [i for i, _ in lexical_wide], group_of, k
+                ).values():
+                    rankings.append(ranking)
+                    weights.append(rs.per_language_bm25_weight)
+            if rs.expansion_weight > 0:
+                translated = expand_tokens(tokenize(query), self.term_table())
+                if translated:
+                    expanded = self._bm25(loaded, query, n, filters, tokens=translated)
+                    for i, score in expanded:
+                        bm25_of.setdefault(i, score)
+                    rankings.append([i for i, _ in expanded])
+                    weights.append(rs.expansion_weight)
             fused = reciprocal_rank_fusion(rankings, weights=weights, k=rs.rrf_k)
         else:
             fused = dense if mode == "dense" else lexical
@@ -273,6 +330,17 @@ class HybridRetriever:
             if collapse
             else [(i, []) for i in ranked]
         )
+        if mode == "hybrid" and rs.language_quota > 0:
+            # A same-language neighbour may not take every slot: at most `language_quota`
+            # passages of one language in the top k when others are available.
+            others_of = dict(groups)
+            heads = apply_quota(
+                [head for head, _ in groups],
+                self._group_of(loaded, [head for head, _ in groups]),
+                k,
+                rs.language_quota,
+            )
+            groups = [(head, others_of[head]) for head in heads]
         hits = []
         for rank, (cid, others) in enumerate(groups[:k], start=1):
             hits.append(

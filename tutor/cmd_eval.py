@@ -251,7 +251,13 @@ def cmd_history(args: argparse.Namespace, rt: Runtime) -> int:
 
 def cmd_retrieval(args: argparse.Namespace, rt: Runtime) -> int:
     from corpus.documents import load_corpus
-    from evals.retrieval import evaluate, format_report, gold_spans, is_hit, load_retrieval_set
+    from evals.retrieval import (
+        evaluate,
+        format_report,
+        gold_spans,
+        load_retrieval_set,
+        ranked_spans,
+    )
     from tutor.cli import print_json
     from tutor.errors import ConfigError
 
@@ -263,14 +269,13 @@ def cmd_retrieval(args: argparse.Namespace, rt: Runtime) -> int:
     for mode in ("dense", "bm25", "hybrid"):
 
         def run_fn(case: Any, mode: str = mode) -> list[tuple[str, int, int]]:
-            gold = gold_spans(case, doc_texts)
-            ranked = []
-            for hit in rt.retriever.search(case.query, k=args.k, mode=mode):  # type: ignore[arg-type]
-                # One ranked slot per hit; it counts when the passage or any of its
-                # versions (the same passage in another language) overlaps gold.
-                group = [(c.source, c.start, c.end) for c in (hit.chunk, *hit.versions)]
-                ranked.append(next((g for g in group if is_hit(*g, gold)), group[0]))
-            return ranked
+            hits = rt.retriever.search(case.query, k=args.k, mode=mode)  # type: ignore[arg-type]
+            # One ranked slot per hit; it counts when the passage or any of its
+            # versions (the same passage in another language) overlaps gold.
+            return ranked_spans(
+                [[(c.source, c.start, c.end) for c in (h.chunk, *h.versions)] for h in hits],
+                gold_spans(case, doc_texts),
+            )
 
         results[mode] = evaluate(cases, run_fn, doc_texts, k=args.k)
     if getattr(args, "json", False):

@@ -102,9 +102,52 @@ class RetrievalSettings(_Section):
         ),
     )
     per_language_pool: int = Field(
-        default=200,
+        default=1000,
         ge=1,
-        description="Dense candidates the per-language rankings are drawn from.",
+        description=(
+            "Dense candidates the per-language rankings and the per-language normalisation are "
+            "drawn from (one wide query). 1000 covers the shipped corpus: with 200 the "
+            "approximate search missed a few candidates deep in the list, differently in each "
+            "process, and the rankings of the small languages moved with them."
+        ),
+    )
+    per_language_bm25_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "Weight in RRF of one extra BM25 ranking per language group (like "
+            "`per_language_weight` for the dense side); 0 turns it off."
+        ),
+    )
+    language_groups: Literal["family", "language"] = Field(
+        default="family",
+        description=(
+            "What the per-language rankings, normalisation and quota group by: the language "
+            'family ("zh" for zh-Hans and zh-Hant) or the exact language code.'
+        ),
+    )
+    dense_normalization: Literal["none", "per-language"] = Field(
+        default="none",
+        description=(
+            "How dense scores are compared across languages before fusion: as they are, or "
+            "z-scored within each language group's candidates (`per-language`)."
+        ),
+    )
+    language_quota: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "At most this many passages of one language group in the top k when passages of "
+            "other groups are available; 0 means no quota."
+        ),
+    )
+    expansion_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "Weight in RRF of a BM25 ranking of the query's terms translated with the bilingual "
+            "term table learnt from the index's parallel passages; 0 turns it off."
+        ),
     )
     mode: Literal["hybrid", "dense", "bm25"] = Field(
         default="hybrid", description="Which retriever answers queries."

