@@ -31,7 +31,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from agent.citations import dense_support, split_sentences
-from agent.support import SupportModel, load_support_model
+from agent.support import SupportModel, evidence_for_embedding, load_support_model
 from index.embedders import Embedder
 from index.lexical import tokenize
 from tutor.errors import EvalDataError
@@ -132,7 +132,7 @@ class GradingParams:
     # A reference answer given with --reference is split into short sentences, like the
     # SemEval references the model's own threshold was chosen on: that threshold applies.
     reference_covered_at: float | None = None
-    credit_band: float = 0.2  # credit grows linearly over covered_at +- this band
+    credit_band: float = 0.1  # credit grows linearly over covered_at +- this band
     # A teacher calls an answer correct once it states the main ideas, not every point
     # of the rubric: scores are 5 x the weighted coverage.
     correct_from: int = 3
@@ -387,12 +387,15 @@ def find_misconceptions(
 
 
 def point_credit(support: float, covered_at: float, band: float) -> float:
-    """0..1 credit for a key point from its support (linear over covered_at +- band).
+    """0..1 credit for a key point from its support: none up to covered_at - band (never
+    below 0: no support is no credit), full from covered_at + band, linear between.
 
     >>> point_credit(0.9, 0.5, 0.15), point_credit(0.5, 0.5, 0.15), point_credit(0.2, 0.5, 0.15)
     (1.0, 0.5, 0.0)
+    >>> point_credit(0.0, 0.15, 0.2)
+    0.0
     """
-    low, high = covered_at - band, covered_at + band
+    low, high = max(0.0, covered_at - band), covered_at + band
     if support <= low:
         return 0.0
     if support >= high:
@@ -498,7 +501,7 @@ def align_key_points(
     # The support model reads cosines of a claim as a query and evidence as a passage.
     queries = embedder.embed_queries([*kp_texts, rubric.question, *units])
     kp_vecs, q_vec, u_query_vecs = queries[:n], queries[n], queries[n + 1 :]
-    u_passage_vecs = embedder.embed_passages(units)
+    u_passage_vecs = embedder.embed_passages([evidence_for_embedding(u) for u in units])
     probs = support_model.matrix(
         kp_texts, units, kp_vecs @ u_passage_vecs.T, ["en"] * n, [language] * len(units)
     )

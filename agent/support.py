@@ -15,8 +15,8 @@ be computed on two cores in microseconds once the e5 vectors exist:
 
 The weights come from `scripts/train_support_model.py` (public labelled sets plus pairs
 made from the corpus, held out by claim and by question for every number it reports) and
-ship as `agent/support_model.json`; its `version` (a hash of the file's weights) is
-recorded by the index metadata and eval records that depend on it.
+ship as `agent/support_model.json`; its `version` (a hash of the weights) is recorded
+in every grade report (`method.support_model`) and in the judge identity of eval runs.
 
 Probabilities are rounded to 3 decimals: e5 runs in a C engine whose last float digits
 differ between CPUs, and a report should not.

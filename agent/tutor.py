@@ -30,7 +30,7 @@ from agent.context import best_window
 from agent.limits import check_question
 from agent.llm.client import translate_llm_errors
 from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
-from agent.support import SupportModel, load_support_model
+from agent.support import SupportModel, evidence_for_embedding, load_support_model
 from index.embedders import Embedder
 from index.retriever import HybridRetriever, SearchFilters, SearchHit
 from tutor.errors import ConfigError, CorpusError, LLMResponseError
@@ -284,7 +284,7 @@ class Tutor:
         return standalone or question
 
     def _passage_vectors(self, citations: Sequence[Citation]) -> np.ndarray:
-        return self.embedder.embed_passages([c.text for c in citations])
+        return self.embedder.embed_passages([evidence_for_embedding(c.text) for c in citations])
 
     def _align(
         self,

@@ -455,6 +455,12 @@ def run_eval(
                 f"{run_dir} was started with eval set {config.get('eval_set_version')}, "
                 f"now {version}: start a new run instead of resuming"
             )
+        started_by = (config.get("judge") or {}).get("model_id")
+        if started_by != judge.describe()["model_id"]:
+            raise EvalDataError(
+                f"{run_dir} was judged by {started_by}, now by {judge.describe()['model_id']}: "
+                "one run has one judge, start a new run instead of resuming"
+            )
     else:
         endpoint = runtime.endpoint
         config = {

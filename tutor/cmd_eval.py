@@ -18,9 +18,13 @@ DEFAULT_VALIDATION = Path(__file__).resolve().parent.parent / "evals" / "judge-v
 
 
 def _judge_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    url, model = getattr(args, "judge_url", None), getattr(args, "judge_model", None)
     return {
-        "evals.judge_base_url": getattr(args, "judge_url", None),
-        "evals.judge_model": getattr(args, "judge_model", None),
+        "evals.judge_base_url": url,
+        "evals.judge_model": model,
+        # Naming a judge endpoint or model asks for the LLM judge: the support model
+        # would otherwise judge and the options would be silently ignored.
+        "evals.judge": "llm" if url or model else None,
     }
 
 
@@ -187,8 +191,17 @@ def cmd_judge(args: argparse.Namespace, rt: Runtime) -> int:
         rt.close()
     result = results[kinds[0]] if len(kinds) == 1 else {"judges": results}
     if args.write:
+        # The file records the LLM judge's agreement for reports (evals.runner reads it);
+        # the support model carries its own, measured on claims it never saw.
+        if "llm" not in results:
+            raise ConfigError(
+                "--write records the LLM judge's agreement: use --judges llm or both "
+                "(the support model's is in agent/support_model.json)"
+            )
         args.write.parent.mkdir(parents=True, exist_ok=True)
-        args.write.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        args.write.write_text(
+            json.dumps(results["llm"], indent=2, ensure_ascii=False) + "\n", "utf-8"
+        )
     if getattr(args, "json", False):
         print_json(result)
         return 0

@@ -143,7 +143,7 @@ def _check_grade_inputs(args: argparse.Namespace, answer: str, rt: Runtime) -> N
 
     lim = rt.settings.limits
     if args.id is not None:
-        check_question_id(args.id, "--id")
+        args.id = check_question_id(args.id, "--id")  # "sq03" names the rubric SQ03
     if args.question is not None:
         check_text(args.question, "--question", lim.max_question_chars, "limits.max_question_chars")
     check_answer(answer, rt.settings)

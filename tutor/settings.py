@@ -235,7 +235,7 @@ class AgentSettings(_Section):
         description=(
             "Probability from the support model (agent/support.py) at which a passage counts "
             "as supporting an answer sentence; unset: the model's own threshold for "
-            "citations, chosen on held-out data by scripts/train_support_model.py."
+            "citations, chosen on its training split by scripts/train_support_model.py."
         ),
     )
 

@@ -561,11 +561,15 @@ def _progress_tab(gr: Any, app: AppState, profile: Any) -> None:
             return [f"Learner profile: `{learner}`", msg, [], []]
 
     def do_export(p: str | None) -> Any:
-        learner = p or "default"
-        path = app.settings.index.data_dir / "exports" / f"{learner}-attempts.csv"
+        learner = check_profile(p or "default", app.settings.limits.max_profile_chars)
+        exports = app.settings.index.data_dir / "exports"
+        # The file name comes from the learner's name: it must stay a name, not a path.
+        path = exports / f"{learner}-attempts.csv"
+        if path.parent != exports or learner in (".", "..") or "\\" in learner:
+            raise InputError(f"the profile name {learner!r} cannot name a file")
         # The app's own folder under the data dir (export_csv creates no folders: a typo
         # in a path a person typed must not create folders).
-        path.parent.mkdir(parents=True, exist_ok=True)
+        exports.mkdir(parents=True, exist_ok=True)
         with _progress_store(app.runtime) as store:
             store.export_csv(learner, path)
         return str(path)

@@ -122,7 +122,12 @@ def test_fit_logistic_recovers_a_separable_rule_deterministically():
 
 @pytest.mark.unit
 def test_folds_are_by_group_and_stable():
-    assert fold_of("semeval:Q1") == fold_of("semeval:Q1")
+    # Pinned values: a hash, so the same split on every machine and Python run.
+    assert (fold_of("semeval:VB_1"), fold_of("semeval:EM_21b"), fold_of("wice:dev02986")) == (
+        0,
+        1,
+        0,
+    )
     groups = [f"semeval:Q{i}" for i in range(500)]
     share = sum(is_test_group(g) for g in groups) / len(groups)
     assert 0.12 < share < 0.28

@@ -261,3 +261,14 @@ def test_eval_retrieval_scores_each_mode(
         assert mode["n_cases"] == 2
         assert 0.0 <= mode["mrr"] <= mode["recall@5"] <= 1.0
     assert result["hybrid"]["recall@5"] == 1.0
+
+
+@pytest.mark.unit
+def test_naming_a_judge_endpoint_selects_the_llm_judge() -> None:
+    import argparse
+
+    from tutor.cmd_eval import _judge_overrides
+
+    given = _judge_overrides(argparse.Namespace(judge_url="http://127.0.0.1:9/v1", judge_model=None))
+    assert given["evals.judge"] == "llm"
+    assert _judge_overrides(argparse.Namespace(judge_url=None, judge_model=None))["evals.judge"] is None
