@@ -211,6 +211,8 @@ def parse_batch(
             header = next(reader)
         except StopIteration:
             raise ConfigError(f"{path}: empty file - the first line names the columns") from None
+        except csv.Error as exc:
+            raise ConfigError(f"{path}, line 1: not readable as CSV ({exc})") from None
         names = [h.strip().casefold() for h in header]
         if "answer" not in names or not {"question_id", "question"} & set(names):
             raise ConfigError(
@@ -219,7 +221,18 @@ def parse_batch(
             )
         columns = dict.fromkeys(names)
         start = reader.line_num + 1
-        for cells in reader:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                # A cell over csv.field_size_limit() (131,072 characters): the reader
+                # cannot resume inside it, so the file is refused, naming the row's line.
+                raise ConfigError(
+                    f"{path}, line {start}: not readable as CSV ({exc}): no answer or "
+                    "question is that long - check the file's quoting"
+                ) from None
             line, start = start, reader.line_num + 1
             if not any(c.strip() for c in cells):
                 continue
@@ -243,6 +256,10 @@ def parse_batch(
                     err = RowError(line, None, "not valid UTF-8 text")
                 else:
                     err = RowError(line, None, f"not valid JSON ({exc.msg})")
+                rows.append(InputRow(line, {}, None, err))
+                continue
+            except RecursionError:
+                err = RowError(line, None, "not valid JSON (nested too deeply)")
                 rows.append(InputRow(line, {}, None, err))
                 continue
             if not isinstance(obj, dict):

@@ -244,3 +244,16 @@ def test_a_recorded_run_with_bad_rows_grades_the_rest_and_writes_the_file(
     assert [e.line for e in result.summary.errors] == [2, 3, 4]
     back = result.output.read_text(encoding="utf-8").splitlines()
     assert len(back) == 4 and "limits.max_profile_chars" in json.loads(back[1])["error"]
+
+
+@pytest.mark.unit
+def test_a_huge_csv_cell_or_deeply_nested_json_line_is_an_error_not_a_traceback(tmp_path, settings):
+    path = tmp_path / "class.csv"
+    path.write_text("question_id,answer\nSQ03,ok\nSQ03," + "x" * 140_000 + "\n", "utf-8")
+    with pytest.raises(ConfigError, match=r"class\.csv, line 3: .*field limit"):
+        read_batch(path, settings)
+    path = _jsonl(tmp_path, {"question_id": "SQ03", "answer": GOOD}, "[" * 100_000)
+    batch = read_batch(path, settings)
+    assert batch.rows[0].row is not None
+    assert batch.rows[1].error is not None and batch.rows[1].error.line == 2
+    assert "nested too deeply" in batch.rows[1].error.message
