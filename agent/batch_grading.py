@@ -246,7 +246,10 @@ def parse_batch(
             if len(rows) > max_rows:
                 break
     else:
-        for line, raw_line in enumerate(text.splitlines(), start=1):
+        # Rows end at "\n" (and "\r\n") only: str.splitlines() also splits at U+2028,
+        # U+2029, U+0085, \x0b, \x0c and \x1c, which a JSON string may hold raw.
+        for line, raw_line in enumerate(text.split("\n"), start=1):
+            raw_line = raw_line.removesuffix("\r")
             if not raw_line.strip():
                 continue
             try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.batch_grading import (
+    BatchResult,
     GradedRow,
     RowError,
     grade_batch_file,
@@ -257,3 +258,21 @@ def test_a_huge_csv_cell_or_deeply_nested_json_line_is_an_error_not_a_traceback(
     assert batch.rows[0].row is not None
     assert batch.rows[1].error is not None and batch.rows[1].error.line == 2
     assert "nested too deeply" in batch.rows[1].error.message
+
+
+@pytest.mark.unit
+def test_jsonl_rows_end_at_newlines_only(tmp_path, settings):
+    seps = "\u2028\u2029\u0085\x0b\x0c\x1c"
+    path = tmp_path / "class.jsonl"
+    lines = [
+        json.dumps({"question_id": "SQ03", "answer": f"a{sep}b"}, ensure_ascii=False)
+        for sep in seps
+    ]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    batch = read_batch(path, settings)
+    assert [r.line for r in batch.rows] == list(range(1, len(seps) + 1))
+    assert [r.row.answer if r.row else r.error for r in batch.rows] == [f"a{s}b" for s in seps]
+    # the graded file (written with ensure_ascii=False) reads back row for row
+    result = BatchResult(batch, {}, {}, summarise([], [], len(batch.rows), 0.0))
+    again = read_batch(write_graded(result, tmp_path / "class.graded.jsonl"), settings)
+    assert [r.row.answer if r.row else r.error for r in again.rows] == [f"a{s}b" for s in seps]
