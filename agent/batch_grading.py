@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 import time
 from collections import Counter
@@ -35,7 +36,7 @@ from agent.question_match import QuestionMatch, QuestionMatcher
 from corpus.questions import SelfCheckQuestion, load_question_bank
 from index.embedders import Embedder
 from tutor.errors import ConfigError, InputError, NoQuestionMatchError
-from tutor.limits import check_profile
+from tutor.limits import check_profile, check_utf8
 from tutor.settings import Settings
 
 BatchFormat = Literal["csv", "jsonl"]
@@ -156,15 +157,27 @@ def batch_format(path: Path) -> BatchFormat:
     return fmt
 
 
-def _bad_encoding(value: Any) -> bool:
-    # Decoded with surrogateescape: a byte that is not UTF-8 became a lone surrogate.
-    return isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value)
+def _utf8_problem(value: Any, what: str) -> str | None:
+    """Why `value` is not valid UTF-8 text (a lone surrogate anywhere in U+D800..U+DFFF:
+    a byte that was not UTF-8, decoded with surrogateescape, or a JSON "\\ud83d"; or a
+    NUL), or None when it is fine or not text."""
+    if not isinstance(value, str):
+        return None
+    try:
+        check_utf8(value, what)
+    except InputError as exc:
+        return str(exc)
+    return None
 
 
 def _check(line: int, raw: dict[str, Any], settings: Settings) -> InputRow:
-    bad = [k for k, v in raw.items() if _bad_encoding(v) or _bad_encoding(k)]
-    if bad:
-        return InputRow(line, raw, None, RowError(line, bad[0], "not valid UTF-8 text"))
+    for key, value in raw.items():
+        problem = _utf8_problem(key, "a column name")
+        if problem is not None:
+            return InputRow(line, raw, None, RowError(line, None, problem))
+        problem = _utf8_problem(value, f"the {key}")
+        if problem is not None:
+            return InputRow(line, raw, None, RowError(line, key, problem))
     try:
         row = BatchRow.model_validate(raw)
     except ValidationError as exc:
@@ -255,10 +268,8 @@ def parse_batch(
             try:
                 obj = json.loads(raw_line)
             except json.JSONDecodeError as exc:
-                if _bad_encoding(raw_line):
-                    err = RowError(line, None, "not valid UTF-8 text")
-                else:
-                    err = RowError(line, None, f"not valid JSON ({exc.msg})")
+                problem = _utf8_problem(raw_line, "the line")
+                err = RowError(line, None, problem or f"not valid JSON ({exc.msg})")
                 rows.append(InputRow(line, {}, None, err))
                 continue
             except RecursionError:
@@ -468,11 +479,13 @@ def _graded_fields(item: InputRow, result: BatchResult, as_text: bool) -> dict[s
     return out
 
 
-def _clean(value: Any) -> Any:
-    # Undecodable bytes of a bad row are written back as U+FFFD, never dropped silently.
-    if isinstance(value, str) and _bad_encoding(value):
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return value
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _clean(text: str) -> str:
+    # A lone surrogate cannot be written as UTF-8: the undecodable bytes of a bad row (or
+    # a JSON "\\ud83d") are written back as U+FFFD, never dropped silently.
+    return _SURROGATES.sub("\ufffd", text)
 
 
 def write_graded(result: BatchResult, out: Path, fmt: BatchFormat | None = None) -> Path:
@@ -490,16 +503,18 @@ def write_graded(result: BatchResult, out: Path, fmt: BatchFormat | None = None)
             if fmt == "csv":
                 extra = sorted({k for r in result.source.rows for k in r.raw} - set(input_columns))
                 names = [*input_columns, *[c for c in extra if c not in GRADED_COLUMNS]]
-                writer = csv.DictWriter(handle, [*names, *GRADED_COLUMNS])
-                writer.writeheader()
+                writer = csv.writer(handle)
+                writer.writerow([_clean(name) for name in [*names, *GRADED_COLUMNS]])
                 for item in result.source.rows:
-                    raw = {k: _cell(_clean(item.raw.get(k))) for k in names}
-                    writer.writerow({**raw, **_graded_fields(item, result, as_text=True)})
+                    graded = _graded_fields(item, result, as_text=True)
+                    cells = [_cell(item.raw.get(k)) for k in names]
+                    cells += [str(graded[c]) for c in GRADED_COLUMNS]
+                    writer.writerow([_clean(c) for c in cells])
             else:
                 for item in result.source.rows:
-                    raw = {k: _clean(v) for k, v in item.raw.items() if k not in GRADED_COLUMNS}
+                    raw = {k: v for k, v in item.raw.items() if k not in GRADED_COLUMNS}
                     obj = {**raw, **_graded_fields(item, result, as_text=False)}
-                    handle.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                    handle.write(_clean(json.dumps(obj, ensure_ascii=False)) + "\n")
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

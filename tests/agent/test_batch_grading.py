@@ -56,7 +56,8 @@ def test_csv_bad_rows_are_named_by_their_line_and_the_rest_parse():
     assert lines[2].row is not None and lines[2].row.answer == "two lines\nof answer"
     assert lines[2].raw["comment"] == "ok" and batch.columns[1] == "question_id"
     assert lines[4].error == RowError(4, "answer", "empty")
-    assert lines[5].error == RowError(5, "answer", "not valid UTF-8 text")
+    assert lines[5].error is not None and lines[5].error.field == "answer"
+    assert "not valid UTF-8 (byte 0xe9 at character 4)" in lines[5].error.message
     assert lines[6].error is not None and "question_id or a question" in lines[6].error.message
     assert lines[8].error is not None and lines[8].error.field == "answer"
     assert "max_answer_chars" in lines[8].error.message
@@ -248,6 +249,17 @@ def test_a_recorded_run_with_bad_rows_grades_the_rest_and_writes_the_file(
 
 
 @pytest.mark.unit
+def test_any_lone_surrogate_in_any_cell_is_an_error_of_its_row(tmp_path, settings):
+    q = {"question_id": "SQ03", "answer": GOOD}
+    path = _jsonl(tmp_path, {**q, "comment": "\ud83d"}, {**q, "answer": "\udfff"}, {**q})
+    batch = read_batch(path, settings)
+    errors = {r.line: r.error for r in batch.rows if r.error is not None}
+    assert sorted(errors) == [1, 2]
+    assert errors[1].field == "comment" and "U+D83D" in errors[1].message
+    assert errors[2].field == "answer" and "not valid UTF-8" in errors[2].message
+
+
+@pytest.mark.unit
 def test_a_huge_csv_cell_or_deeply_nested_json_line_is_an_error_not_a_traceback(tmp_path, settings):
     path = tmp_path / "class.csv"
     path.write_text("question_id,answer\nSQ03,ok\nSQ03," + "x" * 140_000 + "\n", "utf-8")
@@ -276,3 +288,24 @@ def test_jsonl_rows_end_at_newlines_only(tmp_path, settings):
     result = BatchResult(batch, {}, {}, summarise([], [], len(batch.rows), 0.0))
     again = read_batch(write_graded(result, tmp_path / "class.graded.jsonl"), settings)
     assert [r.row.answer if r.row else r.error for r in again.rows] == [f"a{s}b" for s in seps]
+
+
+@pytest.mark.unit
+def test_the_graded_file_is_written_whatever_a_bad_row_holds(tmp_path, settings):
+    path = _jsonl(
+        tmp_path,
+        {"question_id": "SQ03", "answer": "\ud83d", "extra": ["\udfff", {"k\ud800": 1}]},
+        {"question_id": "SQ03\udce9", "answer": "x"},
+    )
+    batch = read_batch(path, settings)
+    assert all(r.error is not None for r in batch.rows)
+    errors = {r.line: r.error for r in batch.rows if r.error}
+    result = BatchResult(batch, {}, errors, summarise([], list(errors.values()), 2, 0.0))
+    back = [
+        json.loads(x)
+        for x in write_graded(result, tmp_path / "g.jsonl").read_text("utf-8").splitlines()
+    ]
+    assert back[0]["answer"] == "\ufffd" and back[0]["extra"] == ["\ufffd", {"k\ufffd": 1}]
+    assert back[1]["question_id"] == "SQ03\ufffd" and back[1]["error"]
+    text = write_graded(result, tmp_path / "g.csv").read_text("utf-8")
+    assert "\ufffd" in text and len(list(csv.DictReader(text.splitlines()))) == 2
