@@ -4,10 +4,11 @@ summary out, with one embedder load for the whole file.
 `grade_batch_file` is the one call the CLI (`tutor grade --batch`) and the web app's
 Practice tab make. A row names its question by id or by text (matched as
 `tutor grade --question` matches, `agent.question_match`), holds the answer, and may name
-the learner and a reference answer. A bad row (no answer, unknown question, not UTF-8, too
-long, not a JSON object) is reported by its line number and skipped; the others are
-graded, and every input row is written back, graded or with its error, so nothing is
-lost. The graded file is written to a temporary file and renamed into place.
+the learner and a reference answer. A bad row (no answer, unknown question, not UTF-8, over
+a `limits.*` bound, a learner name that is not one line, not a JSON object) is reported by
+its line number and skipped; the others are graded, and every input row is written back,
+graded or with its error, so nothing is lost. The graded file is written to a temporary
+file and renamed into place.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from agent.question_match import QuestionMatch, QuestionMatcher
 from corpus.questions import SelfCheckQuestion, load_question_bank
 from index.embedders import Embedder
 from tutor.errors import ConfigError, InputError, NoQuestionMatchError
-from tutor.limits import check_profile, check_utf8
+from tutor.limits import check_profile, check_text, check_utf8
 from tutor.settings import Settings
 
 BatchFormat = Literal["csv", "jsonl"]
@@ -187,24 +188,25 @@ def _check(line: int, raw: dict[str, Any], settings: Settings) -> InputRow:
         if err["type"] == "string_too_short":
             message = "empty"
         return InputRow(line, raw, None, RowError(line, name, message))
-    max_answer_chars = settings.grading.max_answer_chars
-    if len(row.answer) > max_answer_chars:
-        message = (
-            f"{len(row.answer)} characters, more than grading.max_answer_chars ({max_answer_chars})"
-        )
-        return InputRow(line, raw, None, RowError(line, "answer", message))
     # What grading and recording would refuse is refused here, as an error of this row:
-    # raised later, it would end the whole run with no graded file written.
+    # raised later, it would end the whole run with no graded file written. An answer over
+    # grading.max_answer_chars is graded on its start, as `tutor grade` and the app do.
     lim = settings.limits
+    name = "answer"
     try:
         check_answer(row.answer, settings)
-    except InputError as exc:
-        return InputRow(line, raw, None, RowError(line, "answer", str(exc)))
-    if row.learner is not None:
-        try:
+        name = "reference"
+        if row.reference is not None:
+            check_answer(row.reference, settings, "the reference answer")
+        for name, text in (("question", row.question), ("question_id", row.question_id)):
+            if text is not None:
+                what = "the question" if name == "question" else "the question id"
+                check_text(text, what, lim.max_question_chars, "limits.max_question_chars")
+        name = "learner"
+        if row.learner is not None:
             check_profile(row.learner, lim.max_profile_chars)
-        except InputError as exc:
-            return InputRow(line, raw, None, RowError(line, "learner", str(exc)))
+    except InputError as exc:
+        return InputRow(line, raw, None, RowError(line, name, str(exc)))
     return InputRow(line, raw, row)
 
 

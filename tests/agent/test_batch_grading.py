@@ -59,8 +59,7 @@ def test_csv_bad_rows_are_named_by_their_line_and_the_rest_parse():
     assert lines[5].error is not None and lines[5].error.field == "answer"
     assert "not valid UTF-8 (byte 0xe9 at character 4)" in lines[5].error.message
     assert lines[6].error is not None and "question_id or a question" in lines[6].error.message
-    assert lines[8].error is not None and lines[8].error.field == "answer"
-    assert "max_answer_chars" in lines[8].error.message
+    assert lines[8].row is not None  # over grading.max_answer_chars: graded on its start
 
 
 @pytest.mark.unit
@@ -246,6 +245,27 @@ def test_a_recorded_run_with_bad_rows_grades_the_rest_and_writes_the_file(
     assert [e.line for e in result.summary.errors] == [2, 3, 4]
     back = result.output.read_text(encoding="utf-8").splitlines()
     assert len(back) == 4 and "limits.max_profile_chars" in json.loads(back[1])["error"]
+
+
+@pytest.mark.unit
+def test_rows_are_bounded_as_single_grading_bounds_them(tmp_path, settings):
+    q = {"question_id": "SQ03"}
+    path = _jsonl(
+        tmp_path,
+        {**q, "answer": "y" * 250},  # over grading.max_answer_chars: graded on its start
+        {**q, "answer": "y" * 301},  # over limits.max_answer_input_chars: refused
+        {"question": "q" * 2001, "answer": GOOD},  # over limits.max_question_chars
+        {**q, "answer": GOOD, "reference": "r" * 301},  # reference over the raw bound
+        {"question_id": "q" * 2001, "answer": GOOD},
+    )
+    batch = read_batch(path, _limited(settings))
+    errors = {r.line: r.error for r in batch.rows if r.error is not None}
+    assert sorted(errors) == [2, 3, 4, 5]
+    assert batch.rows[0].row is not None and len(batch.rows[0].row.answer) == 250
+    assert errors[2].field == "answer" and "limits.max_answer_input_chars" in errors[2].message
+    assert errors[3].field == "question" and "limits.max_question_chars" in errors[3].message
+    assert errors[4].field == "reference" and "limits.max_answer_input_chars" in errors[4].message
+    assert errors[5].field == "question_id" and "limits.max_question_chars" in errors[5].message
 
 
 @pytest.mark.unit
