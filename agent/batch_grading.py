@@ -490,13 +490,17 @@ def _clean(text: str) -> str:
     return _SURROGATES.sub("\ufffd", text)
 
 
+def _refuse_own_input(out: Path, source: Path) -> None:
+    if out.resolve() == source.resolve():
+        raise ConfigError(f"{out}: the graded file would replace its input - choose another")
+
+
 def write_graded(result: BatchResult, out: Path, fmt: BatchFormat | None = None) -> Path:
     """Write every input row with its grade or its error to `out` (format from `fmt`,
     else `out`'s extension), via a temporary file renamed into place."""
     out = Path(out)
     fmt = fmt or batch_format(out)
-    if out.resolve() == result.source.path.resolve():
-        raise ConfigError(f"{out}: the graded file would replace its input - choose another")
+    _refuse_own_input(out, result.source.path)
     out.parent.mkdir(parents=True, exist_ok=True)
     input_columns = [c for c in result.source.columns if c not in GRADED_COLUMNS]
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
@@ -550,8 +554,7 @@ def grade_batch_file(
     batch = read_batch(path, settings)
     target = Path(out) if out is not None else graded_path_for(batch.path)
     batch_format(target)  # an unusable or clobbering --out fails before any grading
-    if target.resolve() == batch.path.resolve():
-        raise ConfigError(f"{target}: the graded file would replace its input - choose another")
+    _refuse_own_input(target, batch.path)
     bank = load_question_bank(settings.corpus.dir)
     kw: dict[str, Any] = dict(
         bank=bank,

@@ -329,3 +329,17 @@ def test_the_graded_file_is_written_whatever_a_bad_row_holds(tmp_path, settings)
     assert back[1]["question_id"] == "SQ03\ufffd" and back[1]["error"]
     text = write_graded(result, tmp_path / "g.csv").read_text("utf-8")
     assert "\ufffd" in text and len(list(csv.DictReader(text.splitlines()))) == 2
+
+
+@pytest.mark.unit
+def test_the_input_is_never_overwritten_before_or_after_grading(tmp_path, settings):
+    path = _jsonl(tmp_path, {"question_id": "SQ03", "answer": GOOD})
+    before = path.read_bytes()
+    untouchable = object()  # fails the run if grading started: the check comes first
+    with pytest.raises(ConfigError, match="replace its input"):
+        grade_batch_file(path, embedder=untouchable, settings=settings, out=path)  # type: ignore[arg-type]
+    batch = read_batch(path, settings)
+    result = BatchResult(batch, {}, {}, summarise([], [], 1, 0.0))
+    with pytest.raises(ConfigError, match="replace its input"):
+        write_graded(result, tmp_path / "." / "class.jsonl")
+    assert path.read_bytes() == before
