@@ -199,6 +199,9 @@ class DatabaseCheck:
     profiles: int
     attempts: int
     backups: list[str] = field(default_factory=list)  # oldest first
+    # When not ok: what was done (the backup restored and what was lost, or that none
+    # was sound and a new database will be started).
+    recovery: str | None = None
 
 
 def backup_dir(path: Path) -> Path:
@@ -399,18 +402,38 @@ class ProgressStore:
 
     @_guarded
     def check(self) -> DatabaseCheck:
-        """SQLite's full integrity check; a damaged file is recovered as on opening."""
+        """SQLite's full integrity check (`tutor progress --check`). It finds damage the
+        quick_check of opening does not (an index that disagrees with its table); a
+        damaged file is recovered as on opening, and the report says what was found
+        (`ok` False, `problems`) and what was done (`recovery`). After a recovery this
+        store is closed: open the database again to go on."""
         problems = _problems(self.db, full=True)
-        if problems:
-            self._recover(problems)
-        profiles, attempts, _ = _counts(self.db)
+        if not problems:
+            profiles, attempts, _ = _counts(self.db)
+            return DatabaseCheck(
+                path=str(self.path),
+                ok=True,
+                problems=[],
+                profiles=profiles,
+                attempts=attempts,
+                backups=[b.name for b in list_backups(self.path)],
+            )
+        profiles = attempts = 0  # the damaged file's own counts, as far as they can be read
+        with contextlib.suppress(sqlite3.Error):
+            profiles, attempts, _ = _counts(self.db)
+        recovery = None
+        try:
+            self._recover(problems)  # raises, saying what it restored or that nothing was
+        except LearnerDataError as exc:
+            recovery = str(exc)
         return DatabaseCheck(
             path=str(self.path),
-            ok=True,
-            problems=[],
+            ok=False,
+            problems=problems,
             profiles=profiles,
             attempts=attempts,
             backups=[b.name for b in list_backups(self.path)],
+            recovery=recovery,
         )
 
     def backup(self, label: str = "manual") -> Path:
