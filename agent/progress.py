@@ -266,9 +266,19 @@ def backup_database(db: sqlite3.Connection, path: Path, label: str) -> Path:
 _T = TypeVar("_T")
 
 
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite's error says the file is damaged. An OperationalError is about the
+    moment (locked, disk full, read-only) unless its message says otherwise."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return True
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
 def _guarded(method: Callable[..., _T]) -> Callable[..., _T]:
-    """Damage found in the middle of a read or write is a clear error, not a traceback;
-    an IntegrityError is a bug of ours and stays one."""
+    """Damage found in the middle of a read or write is a clear error, not a traceback,
+    and so is a database busy with another writer or a full disk; an IntegrityError is a
+    bug of ours and stays one."""
 
     @functools.wraps(method)
     def wrapper(self: ProgressStore, *args: Any, **kwargs: Any) -> _T:
@@ -277,9 +287,20 @@ def _guarded(method: Callable[..., _T]) -> Callable[..., _T]:
         except sqlite3.IntegrityError:
             raise
         except sqlite3.DatabaseError as exc:
+            if _is_damage(exc):
+                raise LearnerDataError(
+                    f"the learner database {self.path} failed ({exc}): run `tutor progress "
+                    "--check`, which restores the last good backup if the file is damaged"
+                ) from exc
+            text = str(exc).lower()
+            if "locked" in text or "busy" in text:
+                raise LearnerDataError(
+                    f"the learner database {self.path} is busy ({exc}): another program "
+                    "(another tutor?) is writing to it - retry in a moment"
+                ) from exc
             raise LearnerDataError(
-                f"the learner database {self.path} failed ({exc}): run `tutor progress "
-                "--check`, which restores the last good backup if the file is damaged"
+                f"the learner database {self.path} cannot be used now ({exc}): fix the "
+                "cause (disk space, permissions) and retry"
             ) from exc
 
     return wrapper

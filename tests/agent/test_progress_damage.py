@@ -214,3 +214,52 @@ def test_check_reports_damage_the_quick_check_of_opening_misses(tmp_path):
     assert len(damaged_copies(path)) == 1
     with open_on(path, DAY + timedelta(days=1)) as s:
         assert len(s.history("ana")) == 6 and s.check().ok is True
+
+
+def test_a_locked_database_is_busy_not_damaged(tmp_path):
+    path = tmp_path / "learners.sqlite"
+    with open_on(path, DAY) as s:
+        record(s, 1)
+        s.db.execute("PRAGMA busy_timeout = 0")  # fail at once instead of after 5 s
+        other = sqlite3.connect(path)
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
+        try:
+            with pytest.raises(LearnerDataError) as err:
+                record(s, 1, start=1)
+        finally:
+            other.rollback()
+            other.close()
+        message = str(err.value)
+        assert "is busy" in message and "retry" in message
+        assert "--check" not in message and "damaged" not in message
+        record(s, 1, start=1)  # once the other writer is gone, it works
+        assert len(s.history("ana")) == 2
+
+
+@pytest.mark.parametrize(
+    ("exc", "damaged"),
+    [
+        (sqlite3.OperationalError("database or disk is full"), False),
+        (sqlite3.OperationalError("attempt to write a readonly database"), False),
+        (sqlite3.OperationalError("database disk image is malformed"), True),
+        (sqlite3.DatabaseError("file is not a database"), True),
+        (sqlite3.DatabaseError("database disk image is malformed"), True),
+    ],
+)
+def test_only_corruption_is_reported_as_damage(tmp_path, exc, damaged):
+    with open_on(tmp_path / "learners.sqlite", DAY) as s:
+
+        def fail(*args, **kwargs):
+            raise exc
+
+        s.db = _FailingDb(s.db, fail)  # type: ignore[assignment]
+        with pytest.raises(LearnerDataError) as err:
+            s.history("ana")
+        s.db = s.db.real  # type: ignore[attr-defined]
+    assert ("--check" in str(err.value)) is damaged
+    assert ("retry" in str(err.value)) is not damaged
+
+
+class _FailingDb:
+    def __init__(self, real, fail):
+        self.real, self.execute = real, fail
