@@ -4,10 +4,11 @@ summary out, with one embedder load for the whole file.
 `grade_batch_file` is the one call the CLI (`tutor grade --batch`) and the web app's
 Practice tab make. A row names its question by id or by text (matched as
 `tutor grade --question` matches, `agent.question_match`), holds the answer, and may name
-the learner and a reference answer. A bad row (no answer, unknown question, not UTF-8, too
-long, not a JSON object) is reported by its line number and skipped; the others are
-graded, and every input row is written back, graded or with its error, so nothing is
-lost. The graded file is written to a temporary file and renamed into place.
+the learner and a reference answer. A bad row (no answer, unknown question, not UTF-8, over
+a `limits.*` bound, a learner name that is not one line, not a JSON object) is reported by
+its line number and skipped; the others are graded, and every input row is written back,
+graded or with its error, so nothing is lost. The graded file is written to a temporary
+file and renamed into place.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 import time
 from collections import Counter
@@ -28,12 +30,14 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent.grading import GradeReport, grade_answer, load_rubric
+from agent.limits import check_answer
 from agent.practice import grade_and_record, open_progress
 from agent.progress import ProgressStore
 from agent.question_match import QuestionMatch, QuestionMatcher
 from corpus.questions import SelfCheckQuestion, load_question_bank
 from index.embedders import Embedder
-from tutor.errors import ConfigError, NoQuestionMatchError
+from tutor.errors import ConfigError, InputError, NoQuestionMatchError
+from tutor.limits import check_profile, check_text, check_utf8
 from tutor.settings import Settings
 
 BatchFormat = Literal["csv", "jsonl"]
@@ -154,15 +158,27 @@ def batch_format(path: Path) -> BatchFormat:
     return fmt
 
 
-def _bad_encoding(value: Any) -> bool:
-    # Decoded with surrogateescape: a byte that is not UTF-8 became a lone surrogate.
-    return isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value)
+def _utf8_problem(value: Any, what: str) -> str | None:
+    """Why `value` is not valid UTF-8 text (a lone surrogate anywhere in U+D800..U+DFFF:
+    a byte that was not UTF-8, decoded with surrogateescape, or a JSON "\\ud83d"; or a
+    NUL), or None when it is fine or not text."""
+    if not isinstance(value, str):
+        return None
+    try:
+        check_utf8(value, what)
+    except InputError as exc:
+        return str(exc)
+    return None
 
 
-def _check(line: int, raw: dict[str, Any], max_answer_chars: int) -> InputRow:
-    bad = [k for k, v in raw.items() if _bad_encoding(v) or _bad_encoding(k)]
-    if bad:
-        return InputRow(line, raw, None, RowError(line, bad[0], "not valid UTF-8 text"))
+def _check(line: int, raw: dict[str, Any], settings: Settings) -> InputRow:
+    for key, value in raw.items():
+        problem = _utf8_problem(key, "a column name")
+        if problem is not None:
+            return InputRow(line, raw, None, RowError(line, None, problem))
+        problem = _utf8_problem(value, f"the {key}")
+        if problem is not None:
+            return InputRow(line, raw, None, RowError(line, key, problem))
     try:
         row = BatchRow.model_validate(raw)
     except ValidationError as exc:
@@ -172,19 +188,35 @@ def _check(line: int, raw: dict[str, Any], max_answer_chars: int) -> InputRow:
         if err["type"] == "string_too_short":
             message = "empty"
         return InputRow(line, raw, None, RowError(line, name, message))
-    if len(row.answer) > max_answer_chars:
-        message = (
-            f"{len(row.answer)} characters, more than grading.max_answer_chars ({max_answer_chars})"
-        )
-        return InputRow(line, raw, None, RowError(line, "answer", message))
+    # What grading and recording would refuse is refused here, as an error of this row:
+    # raised later, it would end the whole run with no graded file written. An answer over
+    # grading.max_answer_chars is graded on its start, as `tutor grade` and the app do.
+    lim = settings.limits
+    name = "answer"
+    try:
+        check_answer(row.answer, settings)
+        name = "reference"
+        if row.reference is not None:
+            check_answer(row.reference, settings, "the reference answer")
+        for name, text in (("question", row.question), ("question_id", row.question_id)):
+            if text is not None:
+                what = "the question" if name == "question" else "the question id"
+                check_text(text, what, lim.max_question_chars, "limits.max_question_chars")
+        name = "learner"
+        if row.learner is not None:
+            check_profile(row.learner, lim.max_profile_chars)
+    except InputError as exc:
+        return InputRow(line, raw, None, RowError(line, name, str(exc)))
     return InputRow(line, raw, row)
 
 
 def parse_batch(
-    data: bytes, fmt: BatchFormat, path: Path, *, max_rows: int, max_answer_chars: int
+    data: bytes, fmt: BatchFormat, path: Path, *, max_rows: int, settings: Settings
 ) -> BatchFile:
-    """The rows of a batch file's bytes; bad rows carry their error. Raises ConfigError
-    for what makes the whole file unusable (no header, no answer column, too many rows)."""
+    """The rows of a batch file's bytes; bad rows carry their error (each row is checked
+    as grading and recording it would check it, with `settings`' bounds). Raises
+    ConfigError for what makes the whole file unusable (no header, no answer column, too
+    many rows)."""
     text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
     rows: list[InputRow] = []
     columns: dict[str, None] = {}
@@ -194,6 +226,8 @@ def parse_batch(
             header = next(reader)
         except StopIteration:
             raise ConfigError(f"{path}: empty file - the first line names the columns") from None
+        except csv.Error as exc:
+            raise ConfigError(f"{path}, line 1: not readable as CSV ({exc})") from None
         names = [h.strip().casefold() for h in header]
         if "answer" not in names or not {"question_id", "question"} & set(names):
             raise ConfigError(
@@ -202,7 +236,18 @@ def parse_batch(
             )
         columns = dict.fromkeys(names)
         start = reader.line_num + 1
-        for cells in reader:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                # A cell over csv.field_size_limit() (131,072 characters): the reader
+                # cannot resume inside it, so the file is refused, naming the row's line.
+                raise ConfigError(
+                    f"{path}, line {start}: not readable as CSV ({exc}): no answer or "
+                    "question is that long - check the file's quoting"
+                ) from None
             line, start = start, reader.line_num + 1
             if not any(c.strip() for c in cells):
                 continue
@@ -212,20 +257,25 @@ def parse_batch(
                 rows.append(InputRow(line, raw, None, err))
             else:
                 raw = dict(zip(names, [*cells, *[""] * (len(names) - len(cells))], strict=True))
-                rows.append(_check(line, raw, max_answer_chars))
+                rows.append(_check(line, raw, settings))
             if len(rows) > max_rows:
                 break
     else:
-        for line, raw_line in enumerate(text.splitlines(), start=1):
+        # Rows end at "\n" (and "\r\n") only: str.splitlines() also splits at U+2028,
+        # U+2029, U+0085, \x0b, \x0c and \x1c, which a JSON string may hold raw.
+        for line, raw_line in enumerate(text.split("\n"), start=1):
+            raw_line = raw_line.removesuffix("\r")
             if not raw_line.strip():
                 continue
             try:
                 obj = json.loads(raw_line)
             except json.JSONDecodeError as exc:
-                if _bad_encoding(raw_line):
-                    err = RowError(line, None, "not valid UTF-8 text")
-                else:
-                    err = RowError(line, None, f"not valid JSON ({exc.msg})")
+                problem = _utf8_problem(raw_line, "the line")
+                err = RowError(line, None, problem or f"not valid JSON ({exc.msg})")
+                rows.append(InputRow(line, {}, None, err))
+                continue
+            except RecursionError:
+                err = RowError(line, None, "not valid JSON (nested too deeply)")
                 rows.append(InputRow(line, {}, None, err))
                 continue
             if not isinstance(obj, dict):
@@ -233,7 +283,7 @@ def parse_batch(
                 rows.append(InputRow(line, {}, None, err))
                 continue
             columns.update(dict.fromkeys(obj))
-            rows.append(_check(line, obj, max_answer_chars))
+            rows.append(_check(line, obj, settings))
             if len(rows) > max_rows:
                 break
     if len(rows) > max_rows:
@@ -262,9 +312,7 @@ def read_batch(path: Path, settings: Settings) -> BatchFile:
         raise ConfigError(f"{path}: no such file") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc})") from exc
-    return parse_batch(
-        data, fmt, path, max_rows=g.batch_max_rows, max_answer_chars=g.max_answer_chars
-    )
+    return parse_batch(data, fmt, path, max_rows=g.batch_max_rows, settings=settings)
 
 
 # ------------------------------------------------------------------ grading
@@ -340,48 +388,53 @@ def grade_batch(
                 errors[item.line] = RowError(item.line, name, str(match))
                 continue
             match = None
-        if row.reference is not None:
-            question = row.question or (by_id[match.question_id].text_en if match else "")
-            report = grade_answer(
-                question,
-                row.answer,
-                row.reference,
-                embedder=embedder,
-                chat_model=chat_model,
-                settings=settings,
-                mode=mode,
-            )
-            graded[item.line] = GradedRow(item.line, None, report, None)
-        else:
-            assert match is not None
-            q = by_id[match.question_id]
-            if q.id not in rubrics:
-                g = settings.grading
-                rubrics[q.id] = load_rubric(g.rubrics_dir, q.id, settings.corpus.dir)
-            attempt_id: int | None = None
-            if store is not None and row.learner:
-                report, attempt_id = grade_and_record(
-                    store,
-                    row.learner,
-                    q,
-                    row.answer,
-                    rubrics[q.id],
-                    embedder=embedder,
-                    chat_model=chat_model,
-                    settings=settings,
-                    mode=mode,
-                )
-            else:
+        # The row checks of parse_batch refuse what grading refuses; should anything still
+        # be refused here, it is this row's error and the others are still graded.
+        try:
+            if row.reference is not None:
+                question = row.question or (by_id[match.question_id].text_en if match else "")
                 report = grade_answer(
-                    q.text_en,
+                    question,
                     row.answer,
-                    rubrics[q.id],
+                    row.reference,
                     embedder=embedder,
                     chat_model=chat_model,
                     settings=settings,
                     mode=mode,
                 )
-            graded[item.line] = GradedRow(item.line, match, report, attempt_id)
+                graded[item.line] = GradedRow(item.line, None, report, None)
+            else:
+                assert match is not None
+                q = by_id[match.question_id]
+                if q.id not in rubrics:
+                    g = settings.grading
+                    rubrics[q.id] = load_rubric(g.rubrics_dir, q.id, settings.corpus.dir)
+                attempt_id: int | None = None
+                if store is not None and row.learner:
+                    report, attempt_id = grade_and_record(
+                        store,
+                        row.learner,
+                        q,
+                        row.answer,
+                        rubrics[q.id],
+                        embedder=embedder,
+                        chat_model=chat_model,
+                        settings=settings,
+                        mode=mode,
+                    )
+                else:
+                    report = grade_answer(
+                        q.text_en,
+                        row.answer,
+                        rubrics[q.id],
+                        embedder=embedder,
+                        chat_model=chat_model,
+                        settings=settings,
+                        mode=mode,
+                    )
+                graded[item.line] = GradedRow(item.line, match, report, attempt_id)
+        except InputError as exc:
+            errors[item.line] = RowError(item.line, None, str(exc))
         if on_progress:
             on_progress("grading", done, total)
     summary = summarise(
@@ -428,11 +481,18 @@ def _graded_fields(item: InputRow, result: BatchResult, as_text: bool) -> dict[s
     return out
 
 
-def _clean(value: Any) -> Any:
-    # Undecodable bytes of a bad row are written back as U+FFFD, never dropped silently.
-    if isinstance(value, str) and _bad_encoding(value):
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return value
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _clean(text: str) -> str:
+    # A lone surrogate cannot be written as UTF-8: the undecodable bytes of a bad row (or
+    # a JSON "\\ud83d") are written back as U+FFFD, never dropped silently.
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def _refuse_own_input(out: Path, source: Path) -> None:
+    if out.resolve() == source.resolve():
+        raise ConfigError(f"{out}: the graded file would replace its input - choose another")
 
 
 def write_graded(result: BatchResult, out: Path, fmt: BatchFormat | None = None) -> Path:
@@ -440,8 +500,7 @@ def write_graded(result: BatchResult, out: Path, fmt: BatchFormat | None = None)
     else `out`'s extension), via a temporary file renamed into place."""
     out = Path(out)
     fmt = fmt or batch_format(out)
-    if out.resolve() == result.source.path.resolve():
-        raise ConfigError(f"{out}: the graded file would replace its input - choose another")
+    _refuse_own_input(out, result.source.path)
     out.parent.mkdir(parents=True, exist_ok=True)
     input_columns = [c for c in result.source.columns if c not in GRADED_COLUMNS]
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
@@ -450,16 +509,18 @@ def write_graded(result: BatchResult, out: Path, fmt: BatchFormat | None = None)
             if fmt == "csv":
                 extra = sorted({k for r in result.source.rows for k in r.raw} - set(input_columns))
                 names = [*input_columns, *[c for c in extra if c not in GRADED_COLUMNS]]
-                writer = csv.DictWriter(handle, [*names, *GRADED_COLUMNS])
-                writer.writeheader()
+                writer = csv.writer(handle)
+                writer.writerow([_clean(name) for name in [*names, *GRADED_COLUMNS]])
                 for item in result.source.rows:
-                    raw = {k: _cell(_clean(item.raw.get(k))) for k in names}
-                    writer.writerow({**raw, **_graded_fields(item, result, as_text=True)})
+                    graded = _graded_fields(item, result, as_text=True)
+                    cells = [_cell(item.raw.get(k)) for k in names]
+                    cells += [str(graded[c]) for c in GRADED_COLUMNS]
+                    writer.writerow([_clean(c) for c in cells])
             else:
                 for item in result.source.rows:
-                    raw = {k: _clean(v) for k, v in item.raw.items() if k not in GRADED_COLUMNS}
+                    raw = {k: v for k, v in item.raw.items() if k not in GRADED_COLUMNS}
                     obj = {**raw, **_graded_fields(item, result, as_text=False)}
-                    handle.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                    handle.write(_clean(json.dumps(obj, ensure_ascii=False)) + "\n")
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -493,8 +554,7 @@ def grade_batch_file(
     batch = read_batch(path, settings)
     target = Path(out) if out is not None else graded_path_for(batch.path)
     batch_format(target)  # an unusable or clobbering --out fails before any grading
-    if target.resolve() == batch.path.resolve():
-        raise ConfigError(f"{target}: the graded file would replace its input - choose another")
+    _refuse_own_input(target, batch.path)
     bank = load_question_bank(settings.corpus.dir)
     kw: dict[str, Any] = dict(
         bank=bank,

@@ -35,6 +35,7 @@ from agent.support import SupportModel, evidence_for_embedding, load_support_mod
 from index.embedders import Embedder
 from index.lexical import tokenize
 from tutor.errors import EvalDataError
+from tutor.limits import check_count
 from tutor.settings import REPO_ROOT, Settings
 
 Verdict = Literal["correct", "partially_correct", "incorrect", "off_topic"]
@@ -820,7 +821,7 @@ def hint(
     """
     if rubric.question_id != question_id:
         raise EvalDataError(f"the rubric is for {rubric.question_id}, not {question_id}")
-    level = min(3, max(1, int(level)))
+    level = check_count(level, "the hint level", 1, 3)
     kp = _target_point(rubric, missing_ids)
     ref = kp.source
     if level == 1:

@@ -199,6 +199,9 @@ class DatabaseCheck:
     profiles: int
     attempts: int
     backups: list[str] = field(default_factory=list)  # oldest first
+    # When not ok: what was done (the backup restored and what was lost, or that none
+    # was sound and a new database will be started).
+    recovery: str | None = None
 
 
 def backup_dir(path: Path) -> Path:
@@ -263,9 +266,19 @@ def backup_database(db: sqlite3.Connection, path: Path, label: str) -> Path:
 _T = TypeVar("_T")
 
 
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Whether SQLite's error says the file is damaged. An OperationalError is about the
+    moment (locked, disk full, read-only) unless its message says otherwise."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return True
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
 def _guarded(method: Callable[..., _T]) -> Callable[..., _T]:
-    """Damage found in the middle of a read or write is a clear error, not a traceback;
-    an IntegrityError is a bug of ours and stays one."""
+    """Damage found in the middle of a read or write is a clear error, not a traceback,
+    and so is a database busy with another writer or a full disk; an IntegrityError is a
+    bug of ours and stays one."""
 
     @functools.wraps(method)
     def wrapper(self: ProgressStore, *args: Any, **kwargs: Any) -> _T:
@@ -274,9 +287,20 @@ def _guarded(method: Callable[..., _T]) -> Callable[..., _T]:
         except sqlite3.IntegrityError:
             raise
         except sqlite3.DatabaseError as exc:
+            if _is_damage(exc):
+                raise LearnerDataError(
+                    f"the learner database {self.path} failed ({exc}): run `tutor progress "
+                    "--check`, which restores the last good backup if the file is damaged"
+                ) from exc
+            text = str(exc).lower()
+            if "locked" in text or "busy" in text:
+                raise LearnerDataError(
+                    f"the learner database {self.path} is busy ({exc}): another program "
+                    "(another tutor?) is writing to it - retry in a moment"
+                ) from exc
             raise LearnerDataError(
-                f"the learner database {self.path} failed ({exc}): run `tutor progress "
-                "--check`, which restores the last good backup if the file is damaged"
+                f"the learner database {self.path} cannot be used now ({exc}): fix the "
+                "cause (disk space, permissions) and retry"
             ) from exc
 
     return wrapper
@@ -399,18 +423,38 @@ class ProgressStore:
 
     @_guarded
     def check(self) -> DatabaseCheck:
-        """SQLite's full integrity check; a damaged file is recovered as on opening."""
+        """SQLite's full integrity check (`tutor progress --check`). It finds damage the
+        quick_check of opening does not (an index that disagrees with its table); a
+        damaged file is recovered as on opening, and the report says what was found
+        (`ok` False, `problems`) and what was done (`recovery`). After a recovery this
+        store is closed: open the database again to go on."""
         problems = _problems(self.db, full=True)
-        if problems:
-            self._recover(problems)
-        profiles, attempts, _ = _counts(self.db)
+        if not problems:
+            profiles, attempts, _ = _counts(self.db)
+            return DatabaseCheck(
+                path=str(self.path),
+                ok=True,
+                problems=[],
+                profiles=profiles,
+                attempts=attempts,
+                backups=[b.name for b in list_backups(self.path)],
+            )
+        profiles = attempts = 0  # the damaged file's own counts, as far as they can be read
+        with contextlib.suppress(sqlite3.Error):
+            profiles, attempts, _ = _counts(self.db)
+        recovery = None
+        try:
+            self._recover(problems)  # raises, saying what it restored or that nothing was
+        except LearnerDataError as exc:
+            recovery = str(exc)
         return DatabaseCheck(
             path=str(self.path),
-            ok=True,
-            problems=[],
+            ok=False,
+            problems=problems,
             profiles=profiles,
             attempts=attempts,
             backups=[b.name for b in list_backups(self.path)],
+            recovery=recovery,
         )
 
     def backup(self, label: str = "manual") -> Path:

@@ -456,10 +456,16 @@ def cmd_progress(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def _check_progress(args: argparse.Namespace, rt: Runtime, bank: list[Any]) -> int:
-    from tutor.cli import print_json
+    from tutor.cli import EXIT_USER_ERROR, one_line, print_json
 
     with _store(rt, bank) as store:
         check = store.check()
+    if not check.ok:
+        # Damage the full check found: the report says what, and what was restored.
+        if args.json:
+            print_json(asdict(check))
+        print(f"error: {one_line(check.recovery or '; '.join(check.problems))}", file=sys.stderr)
+        return EXIT_USER_ERROR
     if args.json:
         print_json(asdict(check))
         return 0

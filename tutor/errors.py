@@ -83,7 +83,8 @@ class ModelFileError(TutorError):
 
 
 class LearnerDataError(TutorError):
-    """The learner database is damaged; the message says what was moved, restored or lost."""
+    """The learner database is damaged (the message says what was moved, restored or lost),
+    or busy or unwritable for the moment (the message says to retry)."""
 
 
 class EvalDataError(TutorError):

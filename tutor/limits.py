@@ -64,16 +64,16 @@ def check_text(
     return value
 
 
-def check_count(value: Any, what: str, low: int, high: int, setting: str) -> int:
-    """`value` if it is a whole number in low..high; else InputError naming the bound."""
+def check_count(value: Any, what: str, low: int, high: int, setting: str | None = None) -> int:
+    """`value` if it is a whole number in low..high; else InputError naming the bound
+    (and the `setting` that sets it, when one does)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(
             f"{what} must be a whole number between {low} and {high}, got {_describe(value)}"
         )
     if not low <= value <= high:
-        raise InputError(
-            f"{what} must be between {low} and {high} (setting {setting}), got {value:,}"
-        )
+        bound = f" (setting {setting})" if setting else ""
+        raise InputError(f"{what} must be between {low} and {high}{bound}, got {value:,}")
     return value
 
 

@@ -385,7 +385,8 @@ def _practice_tab(gr: Any, app: AppState, profile: Any) -> None:
     def do_hint(i: str, level: int, who: str | None) -> list[Any]:
         try:
             rt = app.wait_ready(READY_WAIT_S)
-            h = _hint(rt, i, level + 1, who or "default")
+            # Each click escalates a level; past the last, it shows level 3 again.
+            h = _hint(rt, i, min(level + 1, 3), who or "default")
             return [
                 f'<div class="hint"><b>Hint {h["level"]}</b> {render.esc(h["text"])}</div>',
                 h["level"],
@@ -489,13 +490,12 @@ def _hint(rt: Runtime, question_id: str, level: int, learner: str) -> dict[str, 
     from agent.grading import hint, load_rubric
 
     question_id = check_question_id(question_id)
-    if isinstance(level, bool) or not isinstance(level, int | float) or level != int(level):
-        raise InputError(f"the hint level must be 1, 2 or 3, got {level!r:.20}")
-    level = int(level)
+    if isinstance(level, float) and level.is_integer():
+        level = int(level)  # a JSON client may send 2.0; NaN and infinities stay floats
     if learner is not None:
         check_profile(learner, rt.settings.limits.max_profile_chars)
     rubric = load_rubric(rt.settings.grading.rubrics_dir, question_id, rt.settings.corpus.dir)
-    return asdict(hint(question_id, level, rubric))
+    return asdict(hint(question_id, level, rubric))  # hint() checks the level: 1..3
 
 
 def _progress_store(rt: Runtime) -> Any:

