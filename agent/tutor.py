@@ -21,6 +21,7 @@ from agent import prompts
 from agent.citations import (
     AlignedSentence,
     align_sentences,
+    pair_support,
     parse_markers,
     render_with_citations,
     split_sentences,
@@ -30,7 +31,6 @@ from agent.context import best_window
 from agent.limits import check_question
 from agent.llm.client import translate_llm_errors
 from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
-from agent.support import SupportModel, evidence_for_embedding, load_support_model
 from index.embedders import Embedder
 from index.retriever import HybridRetriever, SearchFilters, SearchHit
 from tutor.errors import ConfigError, CorpusError, LLMResponseError
@@ -205,13 +205,11 @@ class Tutor:
         retriever: HybridRetriever,
         chat_model: BaseChatModel,
         embedder: Embedder,
-        support_model: SupportModel | None = None,
-    ) -> None:
+) -> None:
         self.settings = settings
         self.retriever = retriever
         self.chat_model = chat_model
         self.embedder = embedder
-        self.support_model = support_model or load_support_model()
         # For error messages only: where the chat model sends its requests.
         self.base_url = str(getattr(chat_model, "openai_api_base", None) or "the LLM server")
         self._bank: tuple[list[str], np.ndarray] | None = None
@@ -284,7 +282,7 @@ class Tutor:
         return standalone or question
 
     def _passage_vectors(self, citations: Sequence[Citation]) -> np.ndarray:
-        return self.embedder.embed_passages([evidence_for_embedding(c.text) for c in citations])
+        return self.embedder.embed_passages([c.text for c in citations])
 
     def _align(
         self,
@@ -298,17 +296,14 @@ class Tutor:
             return []
         svecs = self.embedder.embed_queries([d.text or d.raw for d in drafts])
         cos = svecs @ passage_vecs.T if len(citations) else np.zeros((len(drafts), 0))
-        support = self.support_model.matrix(
-            [d.text or d.raw for d in drafts],
-            [c.text for c in citations],
-            cos,
-            [language] * len(drafts),
-            [c.language for c in citations],
-        )
-        threshold = self.settings.agent.support_threshold
-        if threshold is None:
-            threshold = self.support_model.threshold("citation")
-        return align_sentences(drafts, support.tolist(), threshold)
+        support = [
+            [
+                pair_support(d.text, c.text, float(cos[i, j]), language, c.language)
+                for j, c in enumerate(citations)
+            ]
+            for i, d in enumerate(drafts)
+        ]
+        return align_sentences(drafts, support, self.settings.agent.support_threshold)
 
     # ------------------------------------------------------------ the pipeline
 

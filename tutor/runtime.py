@@ -108,13 +108,7 @@ class Runtime:
             if self._tutor is None:
                 from agent.tutor import Tutor
 
-                self._tutor = Tutor(
-                    self.settings,
-                    self.retriever,
-                    self.chat_model(),
-                    self.embedder,
-                    self.support_model,
-                )
+                self._tutor = Tutor(self.settings, self.retriever, self.chat_model(), self.embedder)
             return self._tutor
 
     def close(self) -> None:

