@@ -16,6 +16,12 @@ from tutor.settings import load_settings
 
 pytestmark = pytest.mark.integration
 
+# States SQ10.1 plainly and nothing else (its support clears the threshold by a margin).
+ONLY_SQ10_1 = (
+    "The causal mask is a lower-triangular matrix added to the attention scores before "
+    "the softmax, with 0 on and below the diagonal and -inf above it."
+)
+
 GOOD_SQ10 = (
     "The causal mask is a lower-triangular matrix added to the scores before the softmax: 0 on "
     "and below the diagonal and -inf above it, so position i only attends to positions j <= i. "
@@ -148,15 +154,7 @@ def test_hint_targets_what_the_last_attempt_missed(cli):
     # An answer that states SQ10.1 plainly and nothing else: its support must clear the
     # covered threshold by a wide margin, so no CPU's last float digit decides the test
     # (a borderline answer once scored 0.4496 against 0.45 on one machine).
-    rc, out, _ = cli(
-        "grade",
-        "--id",
-        "SQ10",
-        "--answer",
-        "The causal mask is a lower-triangular matrix added to the attention scores before "
-        "the softmax, with 0 on and below the diagonal and -inf above it.",
-        "--json",
-    )
+    rc, out, _ = cli("grade", "--id", "SQ10", "--answer", ONLY_SQ10_1, "--json")
     report = json.loads(out)
     support = dict(zip(["SQ10.1", "SQ10.2", "SQ10.3", "SQ10.4"], report["method"]["support"], strict=True))
     assert support["SQ10.1"] >= report["method"]["covered_at"] + 0.1
@@ -244,15 +242,7 @@ def test_batch_csv_and_jsonl_with_a_bad_row_end_to_end(cli, tmp_path):
 
 
 def test_grade_explain_shows_support_evidence_and_passages(cli):
-    rc, out, _ = cli(
-        "grade",
-        "--id",
-        "SQ10",
-        "--answer",
-        "The causal mask is a lower-triangular matrix added to the attention scores before "
-        "the softmax, with 0 on and below the diagonal and -inf above it.",
-        "--explain",
-    )
+    rc, out, _ = cli("grade", "--id", "SQ10", "--answer", ONLY_SQ10_1, "--explain")
     assert rc == 0
     assert "why (support model support-" in out
     assert "[covered] SQ10.1" in out and "your sentence: The causal mask is" in out
