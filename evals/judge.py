@@ -34,6 +34,7 @@ from agent.citations import (
     support_score,
 )
 from agent.support import SupportModel, evidence_for_embedding, load_support_model
+from agent.support_training import begin_group, is_test_group, wice_group
 from corpus.language import detect_language
 from evals.metrics import Confusion, confusion
 from tutor.errors import EvalDataError
@@ -483,12 +484,20 @@ def _sample_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def _group_of(kind: str, unit: tuple[str, list[tuple[int, dict[str, Any]]]]) -> str:
+    row = unit[1][0][1]
+    if kind == "wice":
+        return wice_group(str(row.get("claim_id", unit[0])))
+    return begin_group(str(row["knowledge"]))
+
+
 def evaluate_labelled(
     path: Path,
     judge: Judge | SupportJudge,
     limit: int | None = None,
     fields: str = "auto",
     progress: Callable[[str, int, int], None] | None = None,
+    unseen_only: bool = False,
 ) -> JudgeReport:
     """Run the judge on a labelled file and compare with the human labels.
 
@@ -517,6 +526,10 @@ def evaluate_labelled(
             for name, typ in (("response", str), ("knowledge", str), ("attributable", bool)):
                 _require(path, line, row, name, typ)
             units.append((str(row.get("id", line)), [(line, row)]))
+    if unseen_only:
+        # The support model's test split: claims (WiCE) and knowledge snippets (BEGIN) its
+        # weights never saw, so both judges can be compared on the same honest items.
+        units = [u for u in units if is_test_group(_group_of(kind, u))]
     units.sort(key=lambda u: _sample_key(u[0]))
     if limit is not None:
         units = units[:limit]

@@ -76,6 +76,12 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
         help=f"record the result for reports (default file: {DEFAULT_VALIDATION.name})",
     )
     p.add_argument(
+        "--unseen",
+        action="store_true",
+        help="only the items the support model never saw (its test split: WiCE claims, BEGIN "
+        "snippets), so the judges compare on honest ground",
+    )
+    p.add_argument(
         "--judges",
         choices=("support", "llm", "both"),
         default="both",
@@ -144,7 +150,7 @@ def cmd_run(args: argparse.Namespace, rt: Runtime) -> int:
     return 0
 
 
-def _judge_result(reports: list[Any], judge: Any) -> dict[str, Any]:
+def _judge_result(reports: list[Any], judge: Any, unseen: bool = False) -> dict[str, Any]:
     from agent.support import training_sets
 
     trained = training_sets(judge.support_model) if hasattr(judge, "support_model") else set()
@@ -159,7 +165,7 @@ def _judge_result(reports: list[Any], judge: Any) -> dict[str, Any]:
                 **{k: v for k, v in r.to_json().items() if k != "items"},
                 # The support model's final weights saw these rows: its honest number is
                 # the claim-held-out one in docs/support-model.md.
-                "in_training_data": Path(r.data).name in trained,
+                "in_training_data": Path(r.data).name in trained and not unseen,
             }
             for r in reports
         },
@@ -181,12 +187,18 @@ def cmd_judge(args: argparse.Namespace, rt: Runtime) -> int:
             judge = make_judge(rt, kind=kind)
             try:
                 reports = [
-                    evaluate_labelled(path, judge, limit=args.limit, progress=StderrProgress(True))
+                    evaluate_labelled(
+                        path,
+                        judge,
+                        limit=args.limit,
+                        progress=StderrProgress(True),
+                        unseen_only=args.unseen,
+                    )
                     for path in args.data
                 ]
             finally:
                 judge.close()
-            results[kind] = _judge_result(reports, judge)
+            results[kind] = _judge_result(reports, judge, args.unseen)
     finally:
         rt.close()
     result = results[kinds[0]] if len(kinds) == 1 else {"judges": results}

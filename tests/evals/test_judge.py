@@ -197,3 +197,35 @@ def test_evaluate_labelled_names_the_broken_line(tmp_path: Path) -> None:
     (tmp_path / "odd.jsonl").write_text('{"text": "x"}\n', encoding="utf-8")
     with pytest.raises(EvalDataError, match="WiCE"):
         evaluate_labelled(tmp_path / "odd.jsonl", Judge(counting(["yes"]), None, model_id="m"))
+
+
+@pytest.mark.unit
+def test_unseen_only_keeps_the_support_models_test_split(tmp_path):
+    import json as _json
+
+    from agent.support_training import begin_group, is_test_group
+    from evals.judge import evaluate_labelled
+
+    class Yes:
+        calls = cache_hits = unparsed = 0
+
+        def split_claims(self, answer):
+            return [answer]
+
+        def verdict(self, claim, evidence):
+            return True
+
+        def describe(self):
+            return {"model_id": "yes"}
+
+    rows = [
+        {"id": str(i), "knowledge": f"snippet {i}", "response": "r", "attributable": True}
+        for i in range(40)
+    ]
+    data = tmp_path / "begin.jsonl"
+    data.write_text("".join(_json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    unseen = {r["id"] for r in rows if is_test_group(begin_group(r["knowledge"]))}
+    assert 0 < len(unseen) < len(rows)
+    report = evaluate_labelled(data, Yes(), unseen_only=True)
+    assert {item["id"] for item in report.items} == unseen
+    assert evaluate_labelled(data, Yes()).n == len(rows)
