@@ -138,9 +138,6 @@ class GradingParams:
     # of the rubric: scores are 5 x the weighted coverage.
     correct_from: int = 3
     partial_from: int = 2
-    # "both": a key point is also covered by an answer sentence that the key point
-    # supports (a concise answer states part of the point in fewer words than the point).
-    direction: Literal["forward", "both"] = "forward"
     off_topic_below: float = 0.35  # dense relevance to the question + key points
     off_topic_min_tokens: int = 4  # shorter non-answers ("I don't know") are incorrect
     misconception_penalty: float = 1.5  # points off per misconception stated
@@ -485,7 +482,6 @@ def align_key_points(
     embedder: Embedder,
     language: str,
     support_model: SupportModel,
-    direction: str = "forward",
 ) -> Alignment:
     """Support of every key point by the answer's sentences (and the whole answer).
 
@@ -506,12 +502,6 @@ def align_key_points(
     probs = support_model.matrix(
         kp_texts, units, kp_vecs @ u_passage_vecs.T, ["en"] * n, [language] * len(units)
     )
-    if direction == "both":
-        kp_passage_vecs = embedder.embed_passages(kp_texts)
-        reverse = support_model.matrix(
-            units, kp_texts, u_query_vecs @ kp_passage_vecs.T, [language] * len(units), ["en"] * n
-        ).T
-        probs = np.maximum(probs, reverse)
     n_sent = len(units) - 1 if len(units) > 1 else 1
     support = [float(row.max()) for row in probs]
     # Evidence is a sentence of the answer, also when the whole answer scored best.
@@ -733,7 +723,7 @@ def grade_answer(
     covered_at = params.reference_covered_at if rubric.from_reference else params.covered_at
     if covered_at is None:
         covered_at = support_model.threshold("grading")
-    align = align_key_points(rubric, text, embedder, language, support_model, params.direction)
+    align = align_key_points(rubric, text, embedder, language, support_model)
     credits = [point_credit(s, covered_at, params.credit_band) for s in align.support]
     mcs = find_misconceptions(text, rubric.misconceptions)
     weights = [kp.weight for kp in rubric.key_points]

@@ -359,6 +359,7 @@ class SupportJudge:
             threshold if threshold is not None else self.support_model.threshold("judge")
         )
         self.model_id = f"{self.support_model.version}|{embedder.id}"
+        self._last: tuple[tuple[str, ...], Any, list[str]] | None = None
         self.calls = 0  # no model calls: kept for the same report fields as Judge
         self.cache_hits = 0
         self.unparsed = 0
@@ -376,16 +377,19 @@ class SupportJudge:
         if not claim.strip() or not passages:
             return 0.0
         cvec = self.embedder.embed_queries([claim])
-        pvecs = self.embedder.embed_passages([evidence_for_embedding(p) for p in passages])
-        language = detect_language(claim)
+        pvecs, languages = self._passages(tuple(passages))
         probs = self.support_model.matrix(
-            [claim],
-            passages,
-            cvec @ pvecs.T,
-            [language],
-            [detect_language(p) for p in passages],
+            [claim], passages, cvec @ pvecs.T, [detect_language(claim)], languages
         )
         return float(probs.max())
+
+    def _passages(self, passages: tuple[str, ...]) -> tuple[Any, list[str]]:
+        """Vectors and languages of an evidence set. Every claim of an answer is judged
+        against the same cited passages, so the last set is kept instead of re-embedded."""
+        if self._last is None or self._last[0] != passages:
+            vecs = self.embedder.embed_passages([evidence_for_embedding(p) for p in passages])
+            self._last = (passages, vecs, [detect_language(p) for p in passages])
+        return self._last[1], self._last[2]
 
     def verdict(self, claim: str, evidence: str | Sequence[str]) -> bool:
         return self.probability(claim, evidence) >= self.threshold
