@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agent.context import prompt_text
 from agent.records import Citation
 
 LANGUAGE_NAMES = {
@@ -40,11 +41,24 @@ Answer: LoRA keeps the pretrained weights frozen and trains only two small low-r
 
 
 def format_sources(citations: Sequence[Citation]) -> str:
+    """The numbered sources as the model reads them. Only the innermost section heading
+        names a source: the file name and the full section path cost ~20 prompt tokens per
+        source and add nothing the model cites; a window that starts with its heading is not
+    named twice.
+
+        >>> from agent.records import Citation
+        >>> c = Citation(n=1, chunk_id="x", source="roadmap-en.md", section=("LLMs", "PEFT"),
+        ...              start=0, end=5, text="See [LoRA](https://arxiv.org/abs/1).", language="en",
+        ...              score=1.0)
+        >>> format_sources([c])
+        '<source n="1" from="PEFT">See LoRA.</source>'
+    """
     lines = []
     for c in citations:
-        where = c.source + (" - " + " > ".join(c.section) if c.section else "")
-        body = c.text.replace("</source>", "< /source>")
-        lines.append(f'<source n="{c.n}" from="{where}">{body}</source>')
+        body = prompt_text(c.text).replace("</source>", "< /source>")
+        where = (c.section[-1] if c.section else c.source)[:80].replace('"', "'")
+        named = f' from="{where}"' if where not in body[:200] else ""
+        lines.append(f'<source n="{c.n}"{named}>{body}</source>')
     return "\n".join(lines)
 
 

@@ -27,7 +27,7 @@ from agent.citations import (
     split_sentences,
     supported_ratio,
 )
-from agent.context import best_window
+from agent.context import best_window, prompt_text
 from agent.limits import check_question
 from agent.llm.client import translate_llm_errors
 from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
@@ -38,6 +38,9 @@ from tutor.settings import Settings
 
 SentenceFn = Callable[[AnswerSentence], None]
 TokenFn = Callable[[str], None]
+# Called with the numbered sources and the readings before the model starts reading
+# them: a learner can read the passages during the seconds of prompt evaluation.
+ContextFn = Callable[[Sequence[Citation], Sequence[Reading]], None]
 
 _LINK = re.compile(r"\[([^\]\n]{3,200})\]\((https?://[^)\s]+)\)")
 
@@ -146,16 +149,23 @@ def select_context(
 ) -> list[Citation]:
     """Number the best hits, each cut to its best window, until the token budget is spent.
 
+    Sizes are counted on the text the model reads (`prompt_text`: links reduced to their
+    titles), so a passage full of URLs is not cut short for tokens it never sends.
+
     A window's citation span is narrowed to the window when the window's text can be
     found verbatim in the original document; otherwise it keeps the chunk's span.
     """
     out: list[Citation] = []
     used = 0
+
+    def prompt_tokens(text: str) -> int:  # what the window costs in the prompt
+        return count_tokens(prompt_text(text))
+
     for h in hits:
         c = h.chunk
-        ws, we = best_window(c.text, question, per_source, count_tokens)
+        ws, we = best_window(c.text, question, per_source, prompt_tokens)
         text = c.text[ws:we]
-        n_tok = count_tokens(text)
+        n_tok = prompt_tokens(text)
         if out and used + n_tok > budget:
             continue
         used += n_tok
@@ -205,7 +215,7 @@ class Tutor:
         retriever: HybridRetriever,
         chat_model: BaseChatModel,
         embedder: Embedder,
-) -> None:
+    ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.chat_model = chat_model
@@ -284,6 +294,18 @@ class Tutor:
     def _passage_vectors(self, citations: Sequence[Citation]) -> np.ndarray:
         return self.embedder.embed_passages([c.text for c in citations])
 
+    def warm_up(self, llm: bool = True) -> None:
+        """Do once, before the first learner asks, what the first question would pay for:
+        embed the self-check bank and (with `llm`) have the server evaluate the fixed
+        system prompt, so its KV cache holds it (on 2 cores it reads for ~3-4 s)."""
+        self._self_check_bank()
+        if not llm:
+            return
+        with translate_llm_errors(self.base_url):
+            self.chat_model.bind(max_tokens=1).invoke(
+                [SystemMessage(prompts.SYSTEM_PROMPT), HumanMessage("Say OK.")]
+            )
+
     def _align(
         self,
         sentences: Sequence[str],
@@ -315,9 +337,14 @@ class Tutor:
         on_token: TokenFn | None = None,
         on_sentence: SentenceFn | None = None,
         answer_language: str | None = None,
+        on_context: ContextFn | None = None,
     ) -> TutorAnswer:
         """Answer `question` from the index, in `answer_language` when given (one of
-        `prompts.ANSWER_LANGUAGES`), else in the question's language."""
+        `prompts.ANSWER_LANGUAGES`), else in the question's language.
+
+        `on_context` gets the sources and readings as soon as they are chosen, before the
+        model is asked; `on_token` each streamed piece of the draft; `on_sentence` each
+        checked sentence."""
         check_question(question, history, self.settings)
         t0 = time.monotonic()
         language = answer_language_for(question, answer_language)
@@ -343,7 +370,18 @@ class Tutor:
             self.settings.agent.source_tokens,
             self._original_text,
         )
-        passage_vecs = self._passage_vectors(citations)
+        readings = readings_from(hits)
+        if on_context:
+            on_context(citations, readings)
+        # The sources' vectors are needed only once the first sentence is complete: not
+        # computing them before the request keeps ~0.3-1 s out of the time to first token.
+        vectors: list[np.ndarray] = []
+
+        def passage_vecs() -> np.ndarray:
+            if not vectors:
+                vectors.append(self._passage_vectors(citations))
+            return vectors[0]
+
         messages = [
             SystemMessage(prompts.SYSTEM_PROMPT),
             HumanMessage(prompts.answer_prompt(standalone, citations, language)),
@@ -353,7 +391,9 @@ class Tutor:
         first_token: float | None = None
 
         def emit(done_sentences: list[str]) -> None:
-            for a in self._align(done_sentences, citations, passage_vecs, language):
+            if not done_sentences:
+                return
+            for a in self._align(done_sentences, citations, passage_vecs(), language):
                 emitted.append(a)
                 if on_sentence:
                     on_sentence(_answer_sentence(a))
@@ -408,7 +448,7 @@ class Tutor:
             abstain_reason=decision.reason,
             sentences=tuple(_answer_sentence(a) for a in emitted),
             citations=tuple(citations),
-            readings=() if abstain else tuple(readings_from(hits)),
+            readings=() if abstain else tuple(readings),
             closest_topics=tuple(topics),
             timings=timings,
             draft=draft,

@@ -57,12 +57,23 @@ def _raw_stream(client: object, model: str, messages: list, max_tokens: int) -> 
     stream = client.chat.completions.create(  # type: ignore[attr-defined]
         model=model, messages=messages, max_tokens=max_tokens, temperature=0, stream=True
     )
+    timings: dict = {}
     for event in stream:
         if event.choices and event.choices[0].delta.content:
             if first is None:
                 first = time.perf_counter() - t0
             n += 1
-    return {"first_token_s": first, "total_s": time.perf_counter() - t0, "chunks": n}
+        # llama.cpp adds its own counts to the last event: prompt_n is the number of
+        # prompt tokens it evaluated (those after the cached prefix), cache_n the reused ones.
+        timings = (event.model_extra or {}).get("timings") or timings
+    return {
+        "first_token_s": first,
+        "total_s": time.perf_counter() - t0,
+        "chunks": n,
+        "new_prompt_tokens": timings.get("prompt_n"),
+        "cached_prompt_tokens": timings.get("cache_n"),
+        "prompt_tokens_per_s": timings.get("prompt_per_second"),
+    }
 
 
 def main() -> None:
@@ -70,10 +81,15 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--llm-url", default=None)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--context-tokens", type=int, default=None)
+    parser.add_argument("--source-tokens", type=int, default=None)
     args = parser.parse_args()
-    settings = load_settings(
-        overrides={"index.data_dir": args.data_dir, "llm.base_url": args.llm_url}
-    )
+    overrides = {"index.data_dir": args.data_dir, "llm.base_url": args.llm_url}
+    if args.context_tokens:
+        overrides["agent.context_tokens"] = args.context_tokens
+    if args.source_tokens:
+        overrides["agent.source_tokens"] = args.source_tokens
+    settings = load_settings(overrides=overrides)
     rt = Runtime(settings)
     from openai import OpenAI
 
@@ -82,7 +98,7 @@ def main() -> None:
     tutor = rt.tutor
     rows = []
     try:
-        _reset_cache(client, endpoint.model)  # warm the model and the system prompt
+        tutor.warm_up()  # as the web app does before it says it is ready
         for _ in range(args.repeat):
             for q in QUESTIONS:
                 hits = rt.retriever.search(q)
@@ -101,13 +117,24 @@ def main() -> None:
                 _reset_cache(client, endpoint.model)
                 raw = _raw_stream(client, endpoint.model, messages, settings.llm.max_tokens)
                 _reset_cache(client, endpoint.model)
-                answer = tutor.ask(q)
+                t_ask = time.monotonic()
+                shown: list[float] = []
+
+                def on_context(cites: object, readings: object, t_ask=t_ask, shown=shown) -> None:
+                    shown.append(time.monotonic() - t_ask)
+
+                answer = tutor.ask(q, on_context=on_context)
                 rows.append(
                     {
                         "question": q,
-                        "prompt_tokens_est": rt.embedder.count_tokens(prompts.SYSTEM_PROMPT + user),
+                        "sources": len(cites),
+                        "new_prompt_tokens": raw["new_prompt_tokens"],
+                        "cached_prompt_tokens": raw["cached_prompt_tokens"],
+                        "prompt_tokens_per_s": raw["prompt_tokens_per_s"]
+                        and round(raw["prompt_tokens_per_s"], 1),
                         "raw_first_token_s": round(raw["first_token_s"] or -1, 3),
                         "raw_total_s": round(raw["total_s"], 3),
+                        "tutor_sources_shown_s": round(shown[0], 3) if shown else None,
                         "tutor_first_token_s": answer.timings.first_token_s,
                         "tutor_total_s": answer.timings.total_s,
                         "tutor_abstained": answer.abstained,
@@ -125,6 +152,11 @@ def main() -> None:
         "bench": "generation",
         "endpoint": endpoint.base_url,
         "questions": len(rows),
+        "context_tokens": settings.agent.context_tokens,
+        "source_tokens": settings.agent.source_tokens,
+        "median_new_prompt_tokens": med("new_prompt_tokens"),
+        "median_prompt_tokens_per_s": med("prompt_tokens_per_s"),
+        "median_tutor_sources_shown_s": med("tutor_sources_shown_s"),
         "median_raw_first_token_s": med("raw_first_token_s"),
         "median_tutor_first_token_s": med("tutor_first_token_s"),
         "median_raw_total_s": med("raw_total_s"),

@@ -196,13 +196,15 @@ class AgentSettings(_Section):
         default=4, ge=0, description="Conversation turns kept for follow-ups."
     )
     context_tokens: int = Field(
-        default=480,
+        default=200,
         ge=100,
-        description="Budget of source text put in the prompt, in tokens (prompt reading dominates "
-        "the time to first token on a CPU).",
+        description="Budget of source text put in the prompt, in tokens, counted on the text the "
+        "model reads (links reduced to their titles). Prompt reading dominates the time to first "
+        "token on a CPU: ~190 new prompt tokens at 200, ~530 at the former 480 "
+        "(docs/performance.md).",
     )
     source_tokens: int = Field(
-        default=160,
+        default=90,
         ge=40,
         description="Each source is cut to its best window of sentences of at most this size.",
     )

@@ -91,7 +91,10 @@ class AppState:
                 log.info("built index %s", built.build_id)
             rt.retriever.warm_up()
             self._set(generation, "loading model", self._model_detail(rt), None)
-            _ = rt.tutor  # starts the embedded model server when one is needed
+            tutor = rt.tutor  # starts the embedded model server when one is needed
+            self._set(generation, "loading model", "reading the system prompt", None)
+            # Canned test replies are consumed in order: a warm-up must not take one.
+            tutor.warm_up(llm=rt.fake_responses is None)
             self._set(generation, "ready", self._ready_detail(rt), True)
             self._ready.set()
         except TutorError as exc:

