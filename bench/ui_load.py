@@ -1,10 +1,11 @@
 """Load test of the Gradio app: N simultaneous chat sessions, each its own gradio_client.
 
-Each session asks one question through the streaming endpoint /ask_stream; the time to
-first token is measured as a learner sees it: from sending the request to the first
-streamed text (queue wait included). Prints one JSON object:
+Each session asks one question through the streaming endpoint /ask_events; times are
+measured as a learner sees them, from sending the request (queue wait included): to the
+chosen passages (first_passage), to the first streamed text (ttft) and to the checked
+answer (total). Prints one JSON object:
 
-    {"levels": {"1": {"ttft_p50_s": .., "ttft_p95_s": .., "total_p50_s": .., "errors": 0}, ...}}
+    {"levels": {"1": {"first_passage_p50_s": .., "ttft_p50_s": .., "total_p50_s": .., ...}}}
 
 Usage:
     python bench/ui_load.py --url http://127.0.0.1:7860          # a running `tutor ui`
@@ -62,16 +63,22 @@ def one_session(url: str, question: str, timeout: float) -> dict[str, Any]:
     try:
         client = Client(url, verbose=False)
         t0 = time.monotonic()
-        job = client.submit(question, "", api_name="/ask_stream")
-        last = None
-        for last in job:  # noqa: B007 (the last output is the answer record)
-            if time.monotonic() - t0 > timeout:
+        job = client.submit(question, "", api_name="/ask_events")
+        final: dict[str, Any] = {}
+        for event in job:
+            now = time.monotonic() - t0
+            if now > timeout:
                 job.cancel()
                 raise TimeoutError(f"no complete answer in {timeout:g} s")
-            if "ttft_s" not in out:
-                out["ttft_s"] = time.monotonic() - t0
+            kind = event.get("type")
+            if kind == "sources" and "sources_s" not in out:
+                out["sources_s"] = now
+            elif kind == "text" and "ttft_s" not in out:
+                out["ttft_s"] = now
+            elif kind == "answer":
+                final = event["answer"]
         out["total_s"] = time.monotonic() - t0
-        final = json.loads(last)
+        out.setdefault("ttft_s", out["total_s"])  # declined before any text: the decline
         out["abstained"] = final.get("abstained")
         out["server_ttft_s"] = final.get("timings", {}).get("first_token_s")
     except Exception as exc:  # counted as an error of this level
@@ -93,6 +100,7 @@ def run_level(url: str, n: int, timeout: float) -> dict[str, Any]:
         t.join()
     ok = [r for r in results if "error" not in r]
     ttft = [r["ttft_s"] for r in ok]
+    shown = [r["sources_s"] for r in ok if "sources_s" in r]
     total = [r["total_s"] for r in ok]
 
     def rnd(v: float | None) -> float | None:
@@ -100,6 +108,8 @@ def run_level(url: str, n: int, timeout: float) -> dict[str, Any]:
 
     return {
         "sessions": n,
+        "first_passage_p50_s": rnd(percentile(shown, 0.5)),
+        "first_passage_p95_s": rnd(percentile(shown, 0.95)),
         "ttft_p50_s": rnd(percentile(ttft, 0.5)),
         "ttft_p95_s": rnd(percentile(ttft, 0.95)),
         "total_p50_s": rnd(percentile(total, 0.5)),

@@ -5,7 +5,7 @@ renders its result with `ui.render`. Gradio is imported inside `build_app`/`laun
 only, so importing this module is cheap. Per-session data (the conversation, the
 learner profile) is Gradio session state; the Runtime in `AppState` is shared.
 
-API endpoints (for `gradio_client`, documented in the README): /ask, /ask_stream,
+API endpoints (for `gradio_client`, documented in the README): /ask, /ask_stream, /ask_events,
 /search, /status, /index_status, /grade, /hint, /grade_batch.
 """
 
@@ -231,6 +231,9 @@ def _chat_tab(gr: Any, app: AppState) -> None:
         elem_id="transcript",
         padding=True,
     )
+    # The turn being answered lives in its own component: each streamed piece then sends
+    # that one turn, not the whole conversation again.
+    live = gr.HTML("", elem_id="live-turn", padding=True)
     followups = []
     with gr.Row():
         for i in range(N_FOLLOWUPS):
@@ -264,7 +267,7 @@ def _chat_tab(gr: Any, app: AppState) -> None:
         )
         new = gr.Button("New conversation", scale=1, elem_id="new-conversation")
 
-    outputs = [transcript, turns_state, question, *followups]
+    outputs = [transcript, live, turns_state, question, *followups]
 
     def followup_updates(answer: dict[str, Any] | None) -> list[Any]:
         topics = (
@@ -280,21 +283,27 @@ def _chat_tab(gr: Any, app: AppState) -> None:
     def chat(q: str, turns: list[Turn], lang: str, answer_lang: str = "") -> Iterator[list[Any]]:
         q = (q or "").strip()
         if not q:
-            yield [gr.skip(), turns, gr.skip(), *[gr.skip()] * N_FOLLOWUPS]
+            yield [gr.skip(), gr.skip(), turns, gr.skip(), *[gr.skip()] * N_FOLLOWUPS]
             return
+        finished = turns
         turns = [*turns, Turn(question=q)]
-        hidden = [gr.update(visible=False)] * N_FOLLOWUPS
-        yield [render.transcript_html(turns), turns, "", *hidden]
         current = turns[-1]
+        index = len(turns) - 1
+        hidden = [gr.update(visible=False)] * N_FOLLOWUPS
+        shown = render.transcript_html(finished) if finished else '<div class="transcript"></div>'
+        yield [shown, render.live_html(current, index), turns, "", *hidden]
         try:
             rt = app.wait_ready(READY_WAIT_S)
-            history = history_of(turns[:-1], rt.settings.agent.history_turns)
+            history = history_of(finished, rt.settings.agent.history_turns)
             for event in stream_ask(
                 rt.tutor.ask, q, history, filters_for(lang), answer_language=answer_lang or None
             ):
                 if event.answer is None:
                     current.partial = event.text
-                    yield [render.transcript_html(turns), turns, gr.skip(), *hidden]
+                    if event.sources is not None and not current.reading:
+                        current.reading = render.reading_preview(event.sources)
+                    live_now = render.live_html(current, index)
+                    yield [gr.skip(), live_now, gr.skip(), gr.skip(), *[gr.skip()] * N_FOLLOWUPS]
                 else:
                     record = event.answer.to_json()
                     current.answer = record
@@ -303,7 +312,7 @@ def _chat_tab(gr: Any, app: AppState) -> None:
             if not isinstance(exc, TutorError):
                 log.exception("chat request failed")
             current.error = error_message(exc)
-        yield [render.transcript_html(turns), turns, gr.skip(), *followup_updates(current.answer)]
+        yield [render.transcript_html(turns), "", turns, gr.skip(), *followup_updates(current.answer)]
 
     # Undocumented but callable (tests check session isolation through it).
     send.click(
@@ -331,7 +340,8 @@ def _chat_tab(gr: Any, app: AppState) -> None:
         )
 
     def clear() -> list[Any]:
-        return [render.transcript_html([]), [], "", *[gr.update(visible=False)] * N_FOLLOWUPS]
+        hidden = [gr.update(visible=False)] * N_FOLLOWUPS
+        return [render.transcript_html([]), "", [], "", *hidden]
 
     new.click(clear, None, outputs, queue=False, api_visibility="private")
 
@@ -896,6 +906,31 @@ def _api_endpoints(gr: Any, app: AppState) -> None:
         except Exception as exc:
             raise gr.Error(error_message(exc)) from exc
 
+    def ask_events(
+        question: str, language: str = "", answer_language: str = ""
+    ) -> Iterator[dict]:
+        """Ask the tutor, as events: first {"type": "sources", "sources": [...]} the moment
+        the passages are chosen (the model then reads them for seconds), then {"type":
+        "text", "text": ...} with the draft so far (provisional: the checker may still
+        decline it), then {"type": "answer", "answer": {...}}, the checked answer record."""
+        try:
+            rt = app.wait_ready(READY_WAIT_S)
+            for event in stream_ask(
+                rt.tutor.ask,
+                question,
+                (),
+                filters_for(language),
+                answer_language=answer_language or None,
+            ):
+                if event.answer is not None:
+                    yield {"type": "answer", "answer": event.answer.to_json()}
+                elif event.text:
+                    yield {"type": "text", "text": event.text}
+                elif event.sources is not None:
+                    yield {"type": "sources", "sources": [asdict(c) for c in event.sources]}
+        except Exception as exc:
+            raise gr.Error(error_message(exc)) from exc
+
     def search(query: str, k: int = 5, language: str = "") -> list:
         """Hybrid search of the index: the top-k passages as JSON records."""
         try:
@@ -935,6 +970,7 @@ def _api_endpoints(gr: Any, app: AppState) -> None:
 
     gr.api(ask, api_name="ask", **LLM_QUEUE)
     gr.api(ask_stream, api_name="ask_stream", **LLM_QUEUE)
+    gr.api(ask_events, api_name="ask_events", **LLM_QUEUE)
     gr.api(search, api_name="search")
     gr.api(status, api_name="status", queue=False)
     gr.api(index_info, api_name="index_status", queue=False)

@@ -198,6 +198,49 @@ class Turn:
     partial: str = ""  # text streamed so far
     error: str | None = None
     contexts: dict[int, PassageContext] | None = None
+    # While the answer is being written: the sources it is written from, as
+    # (n, where, excerpt), shown the moment retrieval has chosen them.
+    reading: tuple[tuple[int, str, str], ...] = ()
+
+
+PREVIEW_CHARS = 280
+
+
+def reading_preview(citations: Iterable[Any]) -> tuple[tuple[int, str, str], ...]:
+    """(n, where, excerpt) for each chosen source (agent.records.Citation); a study
+    note's short answer is named as such, since it can be read as the answer at once.
+
+    >>> from types import SimpleNamespace as C
+    >>> reading_preview([C(n=1, source="notes/sq03-gru.md", section=("GRU", "Short answer"),
+    ...                    text="GRUs merge the gates.")])
+    ((1, 'Study note · GRU > Short answer', 'GRUs merge the gates.'),)
+    """
+    out = []
+    for c in citations:
+        where = section_path(c.section)
+        if c.source.startswith("notes/"):
+            where = "Study note · " + where
+        else:
+            where = document_name(c.source) + (" · " + where if where else "")
+        text = " ".join(c.text.split())
+        if len(text) > PREVIEW_CHARS:
+            text = text[:PREVIEW_CHARS].rsplit(" ", 1)[0] + "…"
+        out.append((c.n, where, text))
+    return tuple(out)
+
+
+def reading_html(reading: Sequence[tuple[int, str, str]]) -> str:
+    if not reading:
+        return '<div class="label reading-status">Finding passages…</div>'
+    items = "".join(
+        f'<li><b>[{n}]</b> <span class="cite-ref">{esc(where)}</span>'
+        f'<div class="excerpt">{esc(text)}</div></li>'
+        for n, where, text in reading
+    )
+    return (
+        f'<div class="sources reading"><div class="label">Reading {len(reading)} '
+        f"passage{'s' if len(reading) != 1 else ''}…</div><ul>{items}</ul></div>"
+    )
 
 
 def turn_html(turn: Turn, index: int) -> str:
@@ -207,8 +250,22 @@ def turn_html(turn: Turn, index: int) -> str:
     elif turn.answer is not None:
         a = answer_html(turn.answer, index, turn.contexts)
     else:
-        a = f'<div class="answer-body streaming">{esc(turn.partial)}<span class="cursor">▍</span></div>'
+        # A draft is provisional until its sentences are checked against the sources: the
+        # tutor may still decline it, so it must not look like an answer yet.
+        draft = (
+            '<div class="label">Draft, being checked against the passages</div>'
+            f'<div class="answer-body streaming provisional">{esc(turn.partial)}'
+            '<span class="cursor">▍</span></div>'
+            if turn.partial
+            else ""
+        )
+        a = draft + reading_html(turn.reading)
     return f'<div class="turn" data-turn="{index}">{q}<div class="a"><span class="who">Tutor</span>{a}</div></div>'
+
+
+def live_html(turn: Turn, index: int) -> str:
+    """The turn being answered, on its own (the finished turns stay as they were sent)."""
+    return f'<div class="transcript live">{turn_html(turn, index)}</div>'
 
 
 def transcript_html(turns: Iterable[Turn]) -> str:
@@ -378,5 +435,7 @@ button.cite:hover { background: #c3d3ff; }
 .m-att { background: #c9d6ff; } .m-mas { background: #3f6fe0; }
 .m-num { font-size: 0.85em; color: #444; }
 .cursor { animation: blink 1s step-end infinite; }
+.provisional { color: #666; font-style: italic; }
+.reading .excerpt { max-height: 4.5em; overflow: hidden; }
 @keyframes blink { 50% { opacity: 0; } }
 """

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutor.errors import TutorError
+from tutor.errors import LLMError, TutorError
 from tutor.runtime import Runtime
 from tutor.settings import Settings
 
@@ -93,9 +93,15 @@ class AppState:
             self._set(generation, "loading model", self._model_detail(rt), None)
             tutor = rt.tutor  # starts the embedded model server when one is needed
             self._set(generation, "loading model", "reading the system prompt", None)
-            # Canned test replies are consumed in order: a warm-up must not take one.
-            tutor.warm_up(llm=rt.fake_responses is None)
-            self._set(generation, "ready", self._ready_detail(rt), True)
+            warm_note = ""
+            try:
+                # Canned test replies are consumed in order: a warm-up must not take one.
+                tutor.warm_up(llm=rt.fake_responses is None)
+            except LLMError as exc:
+                # Search and the library work without the model; asking says what is wrong.
+                log.warning("model warm-up failed: %s", exc)
+                warm_note = f" · the model did not answer yet: {exc}"
+            self._set(generation, "ready", self._ready_detail(rt) + warm_note, True)
             self._ready.set()
         except TutorError as exc:
             self._set(generation, "failed", str(exc), False)

@@ -52,8 +52,20 @@ def test_error_messages():
     assert "keeps working" in error_message(ValueError("boom"))
 
 
+def test_stream_ask_shows_the_sources_before_the_first_token():
+    def ask(question, history, filters, on_token, on_context):
+        on_context(["source 1", "source 2"], [])
+        on_token("Hi")
+        return {"done": question}
+
+    events = list(stream_ask(ask, "q", min_interval=0.01))
+    assert events[0].text == "" and events[0].sources == ("source 1", "source 2")
+    assert events[1].text == "Hi" and events[1].sources == ("source 1", "source 2")
+    assert events[-1].answer == {"done": "q"}
+
+
 def test_stream_ask_streams_then_returns_the_answer():
-    def ask(question, history, filters, on_token):
+    def ask(question, history, filters, on_token, on_context):
         for piece in ("Hel", "lo", "!"):
             on_token(piece)
         return {"done": question}
@@ -65,7 +77,7 @@ def test_stream_ask_streams_then_returns_the_answer():
 
 
 def test_stream_ask_reraises_in_the_caller():
-    def ask(question, history, filters, on_token):
+    def ask(question, history, filters, on_token, on_context):
         on_token("x")
         raise LLMUnreachableError("server gone")
 
