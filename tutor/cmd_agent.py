@@ -121,7 +121,7 @@ def cmd_ask(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, rt: Runtime) -> int:
-    from tutor.errors import TutorError
+    from core.errors import TutorError
 
     print("Roadmap Tutor. Ask about the Generative AI Roadmap; /new starts over, /quit exits.")
     history: list[tuple[str, str]] = []
@@ -181,7 +181,7 @@ def cmd_questions(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_llm_serve(args: argparse.Namespace, rt: Runtime) -> int:
-    from tutor.errors import ConfigError
+    from core.errors import ConfigError
 
     if args.engine == "vllm":
         import os

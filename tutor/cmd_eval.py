@@ -173,10 +173,10 @@ def _judge_result(reports: list[Any], judge: Any, unseen: bool = False) -> dict[
 
 
 def cmd_judge(args: argparse.Namespace, rt: Runtime) -> int:
+    from core.errors import ConfigError
     from evals.judge import evaluate_labelled
     from evals.runner import make_judge
     from tutor.cli import StderrProgress, print_json
-    from tutor.errors import ConfigError
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")
@@ -275,6 +275,7 @@ def cmd_history(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_retrieval(args: argparse.Namespace, rt: Runtime) -> int:
+    from core.errors import ConfigError
     from corpus.documents import load_corpus
     from evals.retrieval import (
         evaluate,
@@ -284,7 +285,6 @@ def cmd_retrieval(args: argparse.Namespace, rt: Runtime) -> int:
         ranked_spans,
     )
     from tutor.cli import print_json
-    from tutor.errors import ConfigError
 
     if args.k < 1:
         raise ConfigError(f"--k must be at least 1, got {args.k}")

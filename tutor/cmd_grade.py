@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from tutor.errors import ConfigError
+from core.errors import ConfigError
 from tutor.runtime import Runtime
 
 GRADER_MAX_TOKENS = 40  # the verdict is a one-line JSON object
@@ -139,7 +139,7 @@ def _profile_arg(args: argparse.Namespace, rt: Runtime) -> str:
 
 def _check_grade_inputs(args: argparse.Namespace, answer: str, rt: Runtime) -> None:
     from agent.limits import check_answer, check_question_id
-    from tutor.limits import check_text
+    from core.limits import check_text
 
     lim = rt.settings.limits
     if args.id is not None:

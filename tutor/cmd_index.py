@@ -152,9 +152,9 @@ def cmd_search(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, rt: Runtime) -> int:
+    from core.errors import InputError
     from index.store import ingest_paths, remove_documents
     from tutor.cli import EXIT_USER_ERROR, print_json
-    from tutor.errors import InputError
 
     if args.remove:
         report = remove_documents(rt.settings, rt.embedder, args.paths)

@@ -93,11 +93,11 @@ def cmd_list(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace, rt: Runtime) -> int:
+    from core.errors import IndexMissingError
     from corpus.catalog import build_catalog
     from corpus.papers import fetch_papers, ingestable_paths, select_papers
     from index.store import current_build_dir, ingest_paths
     from tutor.cli import StderrProgress, print_json
-    from tutor.errors import IndexMissingError
 
     settings = rt.settings
     papers = select_papers(

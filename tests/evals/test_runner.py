@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from core.errors import EvalDataError
+from core.paths import REPO_ROOT
 from evals.judge import Judge
 from evals.report import history_svg
 from evals.runner import (
@@ -18,9 +20,7 @@ from evals.runner import (
     load_run,
     run_eval,
 )
-from tutor.errors import EvalDataError
 from tutor.runtime import Runtime
-from tutor.settings import REPO_ROOT
 
 EVAL_SET = REPO_ROOT / "evals" / "faithfulness.jsonl"
 

@@ -257,7 +257,7 @@ def test_a_hung_server_is_named_within_the_timeout(
 
 
 def test_the_default_timeout_protects_the_learner():
-    from tutor.settings import LLMSettings
+    from core.settings import LLMSettings
 
     # A stuck server is named within a minute, not after two (the old default was 120 s).
     assert LLMSettings().timeout_s <= 60

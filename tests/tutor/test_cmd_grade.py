@@ -10,9 +10,9 @@ import json
 
 import pytest
 
+from core.settings import load_settings
 from tutor.cli import main
 from tutor.runtime import Runtime
-from tutor.settings import load_settings
 
 pytestmark = pytest.mark.integration
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from tutor.errors import ConfigError
-from tutor.settings import ENV_VARS, Settings, load_settings
+from core.errors import ConfigError
+from core.settings import ENV_VARS, Settings, load_settings
 
 pytestmark = pytest.mark.unit
 
