@@ -113,8 +113,8 @@ def run_level(url: str, n: int, timeout: float) -> dict[str, Any]:
 def _start_app(args: argparse.Namespace) -> tuple[Any, str]:
     import socket
 
+    from agent.runtime import Runtime
     from core.settings import load_settings
-    from tutor.runtime import Runtime
     from ui.app import launch
 
     overrides: dict[str, Any] = {"index.data_dir": args.data_dir, "corpus.dir": args.corpus_dir}

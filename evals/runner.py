@@ -41,7 +41,7 @@ from evals.report import render_report, validation_line
 from evals.retrieval import RetrievalCase, gold_spans
 
 if TYPE_CHECKING:
-    from tutor.runtime import Runtime
+    from agent.runtime import Runtime
 
 Progress = Callable[[str, int, int], None]
 

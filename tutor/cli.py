@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from agent.runtime import Runtime
 from core.errors import InputError, TutorError
 from core.limits import check_utf8
 from core.settings import load_settings
-from tutor.runtime import Runtime
 
 Handler = Callable[[argparse.Namespace, Runtime], int]
 

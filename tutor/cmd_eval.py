@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tutor.runtime import Runtime
+from agent.runtime import Runtime
 
 DEFAULT_VALIDATION = Path(__file__).resolve().parent.parent / "evals" / "judge-validation.json"
 

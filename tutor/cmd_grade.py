@@ -8,8 +8,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
+from agent.runtime import Runtime
 from core.errors import ConfigError
-from tutor.runtime import Runtime
 
 GRADER_MAX_TOKENS = 40  # the verdict is a one-line JSON object
 

@@ -8,7 +8,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from tutor.runtime import Runtime
+from agent.runtime import Runtime
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:

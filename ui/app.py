@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.limits import check_answer, check_question_id
+from agent.runtime import Runtime
 from core.errors import ConfigError, InputError, TutorError
 from core.limits import check_profile, check_text
 from core.settings import Settings
-from tutor.runtime import Runtime
 from ui import render
 from ui.render import Turn
 from ui.state import AppState, RuntimeFactory

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.runtime import Runtime
 from core.errors import TutorError
 from core.settings import Settings
-from tutor.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

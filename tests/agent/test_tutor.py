@@ -7,8 +7,8 @@ logic around the model: citation checking, abstention, condensation, readings.
 import pytest
 
 from agent.context import best_window
+from agent.runtime import Runtime
 from agent.tutor import Tutor, closest_topics, decide_abstention, select_context
-from tutor.runtime import Runtime
 
 pytestmark = pytest.mark.integration
 

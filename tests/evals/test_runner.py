@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from agent.runtime import Runtime
 from core.errors import EvalDataError
 from core.paths import REPO_ROOT
 from evals.judge import Judge
@@ -20,7 +21,6 @@ from evals.runner import (
     load_run,
     run_eval,
 )
-from tutor.runtime import Runtime
 
 EVAL_SET = REPO_ROOT / "evals" / "faithfulness.jsonl"
 

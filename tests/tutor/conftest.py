@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.runtime import Runtime
 from tutor import cli
-from tutor.runtime import Runtime
 
 FAKE_REPLY = "Multi-query attention shares one key and value head across all query heads [1]."
 

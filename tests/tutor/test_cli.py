@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.runtime import Runtime
 from tutor import cli
-from tutor.runtime import Runtime
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ import json
 
 import pytest
 
+from agent.runtime import Runtime
 from core.settings import load_settings
 from tutor.cli import main
-from tutor.runtime import Runtime
 
 pytestmark = pytest.mark.integration
 

