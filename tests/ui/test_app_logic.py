@@ -77,8 +77,8 @@ def test_tutor_ui_refuses_other_interfaces_without_a_password(tmp_path):
     import argparse
 
     from agent.runtime import Runtime
+    from cli import cmd_ui
     from core.settings import load_settings
-    from tutor import cmd_ui
 
     parser = argparse.ArgumentParser()
     handlers: dict = {}

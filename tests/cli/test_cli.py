@@ -1,6 +1,6 @@
 """The CLI's error contract (README): one line on stderr, a JSON `error` object under
 --json, exit 2 for a usage or input problem; never a traceback. Driven in-process through
-`tutor.cli.main` over a tiny index built with the fake embedder, with the fake chat model
+`cli.cli.main` over a tiny index built with the fake embedder, with the fake chat model
 entering through the Runtime, as in the other CLI tests."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from agent.runtime import Runtime
-from tutor import cli
+from cli import cli
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """`tutor`: the command-line shell over the library.
 
-Each subcommand lives in a `tutor/cmd_*.py` module that registers its parser
+Each subcommand lives in a `cli/cmd_*.py` module that registers its parser
 and a handler `(args, runtime) -> int`. Errors of the project's own type, and
 usage errors (unknown options, missing arguments, arguments that are not valid
 UTF-8), are turned into one line on stderr, a JSON `{"error": ...}` on stdout
@@ -112,7 +112,7 @@ class StderrProgress:
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
-    from tutor import cmd_agent, cmd_eval, cmd_grade, cmd_index, cmd_papers, cmd_ui
+    from cli import cmd_agent, cmd_eval, cmd_grade, cmd_index, cmd_papers, cmd_ui
 
     parser = ArgumentParser(
         prog="tutor", description="Roadmap Tutor: a local tutor for the Generative AI Roadmap."
