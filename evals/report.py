@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from evals.runner import EvalRun
+    from evals.records import EvalRun
 
 
 def validation_line(validation: dict[str, Any] | None) -> str:

@@ -37,6 +37,7 @@ from evals.jsonl import (
     tag_list,
 )
 from evals.judge import Judge, JudgeConfig, SupportJudge
+from evals.records import EvalRun
 from evals.report import render_report, validation_line
 from evals.retrieval import RetrievalCase, gold_spans
 
@@ -321,18 +322,6 @@ def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- the run
-
-
-@dataclass
-class EvalRun:
-    run_dir: Path
-    config: dict[str, Any]
-    records: list[dict[str, Any]]
-    summary: dict[str, Any]
-
-    @property
-    def run_id(self) -> str:
-        return self.run_dir.name
 
 
 def git_commit(repo: Path = REPO_ROOT) -> str | None:
