@@ -94,7 +94,7 @@ def _stream_sentence(sentence: Any) -> None:
 
 def cmd_ask(args: argparse.Namespace, rt: Runtime) -> int:
     from agent.limits import check_question
-    from cli.cli import print_json
+    from cli.output import print_json
     from index.retriever import SearchFilters
 
     # Tutor.ask makes this check too (the web app shares it); made here as well because
@@ -161,7 +161,7 @@ def cmd_chat(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_questions(args: argparse.Namespace, rt: Runtime) -> int:
-    from cli.cli import print_json
+    from cli.output import print_json
     from corpus.questions import load_question_bank
 
     bank = load_question_bank(rt.settings.corpus.dir)
@@ -206,7 +206,7 @@ def cmd_llm_serve(args: argparse.Namespace, rt: Runtime) -> int:
 
 def cmd_llm_status(args: argparse.Namespace, rt: Runtime) -> int:
     from agent.llm.client import describe_target
-    from cli.cli import print_json
+    from cli.output import print_json
 
     status = describe_target(rt.settings.llm, rt.settings.index.data_dir)
     if args.json:

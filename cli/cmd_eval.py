@@ -46,7 +46,7 @@ def _add_run_options(p: argparse.ArgumentParser, suppress: bool = False) -> None
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:
-    from cli.cli import Handler
+    from cli.output import Handler
 
     def add(name: str, handler: Handler, parser: argparse.ArgumentParser) -> None:
         parser.set_defaults(handler_key=name)
@@ -112,7 +112,7 @@ def _fmt(value: Any) -> str:
 
 
 def cmd_run(args: argparse.Namespace, rt: Runtime) -> int:
-    from cli.cli import StderrProgress, print_json
+    from cli.output import StderrProgress, print_json
     from evals.report import validation_line
     from evals.runner import JUDGE_VALIDATION, load_validation, run_eval
 
@@ -173,7 +173,7 @@ def _judge_result(reports: list[Any], judge: Any, unseen: bool = False) -> dict[
 
 
 def cmd_judge(args: argparse.Namespace, rt: Runtime) -> int:
-    from cli.cli import StderrProgress, print_json
+    from cli.output import StderrProgress, print_json
     from core.errors import ConfigError
     from evals.judge import evaluate_labelled
     from evals.runner import make_judge
@@ -231,7 +231,7 @@ def cmd_judge(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, rt: Runtime) -> int:
-    from cli.cli import print_json
+    from cli.output import print_json
     from evals.runner import compare_runs
 
     cmp = compare_runs(args.run_a, args.run_b)
@@ -250,7 +250,7 @@ def cmd_compare(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_history(args: argparse.Namespace, rt: Runtime) -> int:
-    from cli.cli import print_json
+    from cli.output import print_json
     from evals.report import history_svg
     from evals.runner import history
 
@@ -275,7 +275,7 @@ def cmd_history(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_retrieval(args: argparse.Namespace, rt: Runtime) -> int:
-    from cli.cli import print_json
+    from cli.output import print_json
     from core.errors import ConfigError
     from corpus.documents import load_corpus
     from evals.retrieval import (

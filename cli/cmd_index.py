@@ -12,7 +12,7 @@ from agent.runtime import Runtime
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:
-    from cli.cli import Handler
+    from cli.output import Handler
 
     def add(name: str, handler: Handler, parser: argparse.ArgumentParser) -> None:
         parser.set_defaults(handler_key=name)
@@ -51,13 +51,13 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
 
 
 def _progress(args: argparse.Namespace) -> Any:
-    from cli.cli import StderrProgress
+    from cli.output import StderrProgress
 
     return StderrProgress(enabled=True)
 
 
 def cmd_build(args: argparse.Namespace, rt: Runtime) -> int:
-    from cli.cli import print_json
+    from cli.output import print_json
     from index.store import build_index, ensure_index, read_meta
 
     t0 = time.monotonic()
@@ -99,7 +99,7 @@ def _human_size(n: int) -> str:
 
 
 def cmd_status(args: argparse.Namespace, rt: Runtime) -> int:
-    from cli.cli import print_json
+    from cli.output import print_json
     from index.store import index_status
 
     status = index_status(rt.settings, rt.embedder)
@@ -122,7 +122,7 @@ def cmd_status(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_search(args: argparse.Namespace, rt: Runtime) -> int:
-    from cli.cli import print_json
+    from cli.output import print_json
     from index.retriever import SearchFilters
 
     # The query, --k and the filters are checked by the retriever (the web app's /search
@@ -152,7 +152,7 @@ def cmd_search(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, rt: Runtime) -> int:
-    from cli.cli import EXIT_USER_ERROR, print_json
+    from cli.output import EXIT_USER_ERROR, print_json
     from core.errors import InputError
     from index.store import ingest_paths, remove_documents
 

@@ -11,7 +11,7 @@ from agent.runtime import Runtime
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:
-    from cli.cli import Handler
+    from cli.output import Handler
 
     def add(name: str, handler: Handler, parser: argparse.ArgumentParser) -> None:
         parser.set_defaults(handler_key=name)
@@ -58,7 +58,7 @@ def _human_size(n: int) -> str:
 
 
 def cmd_list(args: argparse.Namespace, rt: Runtime) -> int:
-    from cli.cli import print_json
+    from cli.output import print_json
     from corpus.catalog import build_catalog
     from corpus.papers import fetched_ids, filter_by_section
 
@@ -93,7 +93,7 @@ def cmd_list(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace, rt: Runtime) -> int:
-    from cli.cli import StderrProgress, print_json
+    from cli.output import StderrProgress, print_json
     from core.errors import IndexMissingError
     from corpus.catalog import build_catalog
     from corpus.papers import fetch_papers, ingestable_paths, select_papers
