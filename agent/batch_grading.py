@@ -34,11 +34,11 @@ from agent.limits import check_answer
 from agent.practice import grade_and_record, open_progress
 from agent.progress import ProgressStore
 from agent.question_match import QuestionMatch, QuestionMatcher
+from core.errors import ConfigError, InputError, NoQuestionMatchError
+from core.limits import check_profile, check_text, check_utf8
+from core.settings import Settings
 from corpus.questions import SelfCheckQuestion, load_question_bank
 from index.embedders import Embedder
-from tutor.errors import ConfigError, InputError, NoQuestionMatchError
-from tutor.limits import check_profile, check_text, check_utf8
-from tutor.settings import Settings
 
 BatchFormat = Literal["csv", "jsonl"]
 ProgressFn = Callable[[str, int, int], None]

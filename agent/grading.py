@@ -32,11 +32,12 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from agent.citations import dense_support, split_sentences
 from agent.support import SupportModel, evidence_for_embedding, load_support_model
+from core.errors import EvalDataError
+from core.limits import check_count
+from core.paths import REPO_ROOT
+from core.settings import Settings
 from index.embedders import Embedder
 from index.lexical import tokenize
-from tutor.errors import EvalDataError
-from tutor.limits import check_count
-from tutor.settings import REPO_ROOT, Settings
 
 Verdict = Literal["correct", "partially_correct", "incorrect", "off_topic"]
 VERDICTS: tuple[str, ...] = ("correct", "partially_correct", "incorrect", "off_topic")

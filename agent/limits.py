@@ -10,9 +10,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from tutor.errors import InputError
-from tutor.limits import check_text
-from tutor.settings import Settings
+from core.errors import InputError
+from core.limits import check_text
+from core.settings import Settings
 
 # Rubric files are named after question ids: nothing else may reach a file name.
 _QUESTION_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")

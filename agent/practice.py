@@ -12,9 +12,9 @@ from langchain_core.language_models import BaseChatModel
 from agent.grading import GradeReport, Rubric, grade_answer
 from agent.limits import check_answer
 from agent.progress import ProgressStore
+from core.settings import Settings
 from corpus.questions import SelfCheckQuestion
 from index.embedders import Embedder
-from tutor.settings import Settings
 
 
 def section_of(question: SelfCheckQuestion) -> str:

@@ -28,8 +28,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tutor.errors import ConfigError, InputError, LearnerDataError
-from tutor.limits import check_profile
+from core.errors import ConfigError, InputError, LearnerDataError
+from core.limits import check_profile
 
 BACKUPS_KEPT = 7  # a week of daily backups, or fewer days and the pre-migration copies
 DEFAULT_MAX_PROFILE_CHARS = 64

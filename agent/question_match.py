@@ -19,9 +19,9 @@ from typing import Literal
 import numpy as np
 
 from agent.tutor import rank_self_check
+from core.errors import NoQuestionMatchError
 from corpus.questions import SelfCheckQuestion
 from index.embedders import Embedder
-from tutor.errors import NoQuestionMatchError
 
 MatchMethod = Literal["id", "text", "embedding"]
 CLOSEST_SHOWN = 3

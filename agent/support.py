@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from agent.citations import numbers_in, split_sentences
+from core.errors import ConfigError
 from index.lexical import tokenize
-from tutor.errors import ConfigError
 
 MODEL_PATH = Path(__file__).with_name("support_model.json")
 

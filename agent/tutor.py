@@ -31,10 +31,10 @@ from agent.context import best_window, prompt_text
 from agent.limits import check_question
 from agent.llm.client import translate_llm_errors
 from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
+from core.errors import ConfigError, CorpusError, LLMResponseError
+from core.settings import Settings
 from index.embedders import Embedder
 from index.retriever import HybridRetriever, SearchFilters, SearchHit
-from tutor.errors import ConfigError, CorpusError, LLMResponseError
-from tutor.settings import Settings
 
 SentenceFn = Callable[[AnswerSentence], None]
 TokenFn = Callable[[str], None]

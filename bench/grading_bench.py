@@ -38,8 +38,8 @@ from agent.grading import (  # noqa: E402
     load_rubric,
 )
 from agent.support_training import is_test_group, semeval_group  # noqa: E402
-from tutor.errors import EvalDataError  # noqa: E402
-from tutor.settings import load_settings  # noqa: E402
+from core.errors import EvalDataError  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 
 METHODS = ("deterministic", "llm", "combined")
 SEMEVAL_MAP = {

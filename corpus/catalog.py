@@ -13,7 +13,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tutor.errors import CorpusError
+from core.errors import CorpusError
 
 CATALOG_SOURCES = ("roadmap-en.md", "llm-paper-notes-en.md")
 SECTION_SEP = " > "

@@ -518,8 +518,8 @@ def _chunk_section(
 
 
 def _note_extra(doc: SourceDocument) -> dict[str, str]:
+    from core.errors import CorpusError
     from corpus.notes_meta import parse_note
-    from tutor.errors import CorpusError
 
     try:
         meta, _ = parse_note(doc.text, doc.name)

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from core.errors import CorpusError
 from corpus.records import SourceDocument
-from tutor.errors import CorpusError
 
 MANIFEST_NAME = "manifest.json"
 NOTES_DIR = "notes"

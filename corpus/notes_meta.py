@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
+from core.errors import CorpusError
 from corpus.catalog import Paper, find_paper
-from tutor.errors import CorpusError
 
 QUESTION_IDS = tuple(f"SQ{n:02d}" for n in range(1, 13))
 _FENCE_RE = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*(?:\n|\Z)", re.DOTALL)

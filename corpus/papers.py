@@ -31,10 +31,10 @@ from urllib.parse import urlparse
 
 import httpx
 
+from core.errors import ConfigError, CorpusError, UnreadableDocumentError
+from core.settings import Settings
 from corpus.catalog import Paper, find_paper
 from corpus.readers import PAGE_BREAK, html_to_text, pdf_to_text
-from tutor.errors import ConfigError, CorpusError, UnreadableDocumentError
-from tutor.settings import Settings
 
 Status = Literal["fetched", "cached", "failed", "skipped"]
 ProgressFn = Callable[[str, int, int], None]

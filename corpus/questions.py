@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutor.errors import CorpusError
+from core.errors import CorpusError
 
 EN_DOC = "roadmap-en.md"
 ES_DOC = "roadmap-es.txt"

@@ -20,9 +20,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from core.errors import UnreadableDocumentError
 from corpus.language import detect_language
 from corpus.records import SourceDocument
-from tutor.errors import UnreadableDocumentError
 
 TEXT_SUFFIXES = frozenset({".md", ".txt"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})

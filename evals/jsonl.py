@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tutor.errors import EvalDataError
+from core.errors import EvalDataError
 
 T = TypeVar("T")
 

@@ -35,9 +35,9 @@ from agent.citations import (
 )
 from agent.support import SupportModel, evidence_for_embedding, load_support_model
 from agent.support_training import begin_group, is_test_group, wice_group
+from core.errors import EvalDataError
 from corpus.language import detect_language
 from evals.metrics import Confusion, confusion
-from tutor.errors import EvalDataError
 
 # Bump when a prompt or the parsing of answers changes: old cache entries stop matching.
 PROMPT_VERSION = "2"

@@ -19,8 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.errors import EvalDataError
 from evals.jsonl import data_error, load_jsonl
-from tutor.errors import EvalDataError
 
 SCHEMA = "evals/README.md#question_matchjsonl"
 Split = Literal["tune", "heldout"]

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from evals.runner import EvalRun
+    from evals.records import EvalRun
 
 
 def validation_line(validation: dict[str, Any] | None) -> str:
@@ -47,7 +47,7 @@ _REPORT_METRICS = [
     ("faithfulness_micro", "Faithfulness (all claims pooled)", True),
     ("citation_precision", "Citation precision (ALCE)", True),
     ("citation_recall", "Citation recall (ALCE)", True),
-    ("context_recall", "Context recall (gold spans retrieved)", False),
+    ("context_recall", "Context recall (gold spans in the tutor's context)", False),
     ("any_gold_retrieved", "Any gold passage retrieved", False),
     ("cited_context_recall", "Context recall of the cited passages", False),
     ("answer_f1", "Answer correctness (token F1 vs reference)", False),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import EvalDataError
 from evals.jsonl import (
     GoldPassage,
     data_error,
@@ -24,7 +25,6 @@ from evals.jsonl import (
     nonempty_str,
     tag_list,
 )
-from tutor.errors import EvalDataError
 
 __all__ = ["GoldPassage", "RetrievalCase", "RetrievalReport", "evaluate", "load_retrieval_set"]
 

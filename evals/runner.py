@@ -23,6 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.errors import EvalDataError
+from core.paths import REPO_ROOT
+from core.settings import Settings
 from evals import metrics as M
 from evals.jsonl import (
     GoldPassage,
@@ -34,13 +37,12 @@ from evals.jsonl import (
     tag_list,
 )
 from evals.judge import Judge, JudgeConfig, SupportJudge
+from evals.records import EvalRun
 from evals.report import render_report, validation_line
 from evals.retrieval import RetrievalCase, gold_spans
-from tutor.errors import EvalDataError
-from tutor.settings import REPO_ROOT, Settings
 
 if TYPE_CHECKING:
-    from tutor.runtime import Runtime
+    from agent.runtime import Runtime
 
 Progress = Callable[[str, int, int], None]
 
@@ -183,14 +185,35 @@ def _sentences_for_citations(answer: Any) -> list[Any]:
     return [s for s in answer.sentences if is_substantive(s.text)]
 
 
+def context_used(answer: Any) -> list[dict[str, Any]]:
+    """The passages the tutor put in its prompt, in its order: its citations, after its
+    own retrieval (filters, the study-note lead, the token budget). Context recall is
+    measured on these, not on a second search that the answer never saw."""
+    return [
+        {
+            "rank": c.n,
+            "source": c.source,
+            "section": list(c.section),
+            "start": c.start,
+            "end": c.end,
+            "dense_score": c.dense_score,
+            "versions": [],  # the prompt holds the passage in one language only
+        }
+        for c in answer.citations
+    ]
+
+
 def score_item(
     item: EvalItem,
     answer: Any,
-    retrieved: Sequence[dict[str, Any]],
     spans: Sequence[M.Span],
     judge: Judge | SupportJudge,
 ) -> dict[str, Any]:
-    """Judge one answer and compute its per-item metrics (a JSON-able record)."""
+    """Judge one answer and compute its per-item metrics (a JSON-able record).
+
+    Context recall is over `context_used(answer)`: what the tutor answered from.
+    """
+    retrieved = context_used(answer)
     cited_texts = {c.n: c.text for c in answer.citations}
     context = [c.text for c in answer.citations]
     claims: list[str] = []
@@ -320,18 +343,6 @@ def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- the run
-
-
-@dataclass
-class EvalRun:
-    run_dir: Path
-    config: dict[str, Any]
-    records: list[dict[str, Any]]
-    summary: dict[str, Any]
-
-    @property
-    def run_id(self) -> str:
-        return self.run_dir.name
 
 
 def git_commit(repo: Path = REPO_ROOT) -> str | None:
@@ -486,22 +497,7 @@ def run_eval(
             if progress:
                 progress("eval", len(done) + n, len(items))
             answer = runtime.tutor.ask(item.question, history=list(item.history))
-            hits = runtime.retriever.search(answer.standalone_question)
-            retrieved = [
-                {
-                    "rank": h.rank,
-                    "source": h.chunk.source,
-                    "section": list(h.chunk.section),
-                    "start": h.chunk.start,
-                    "end": h.chunk.end,
-                    "dense_score": h.dense_score,
-                    "versions": [
-                        {"source": v.source, "start": v.start, "end": v.end} for v in h.versions
-                    ],
-                }
-                for h in hits
-            ]
-            record = score_item(item, answer, retrieved, spans[item.id], judge)
+            record = score_item(item, answer, spans[item.id], judge)
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
             records.append(record)

@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from tutor.errors import EmbedderError
-from tutor.settings import EmbedderSettings
+from core.errors import EmbedderError
+from core.settings import EmbedderSettings
 
 
 class Embedder(Protocol):

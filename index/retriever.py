@@ -18,6 +18,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from core.errors import IndexMissingError, InputError
+from core.limits import check_count, check_text
+from core.settings import Settings
 from corpus.records import Chunk
 from index.embedders import Embedder
 from index.expansion import TermTable, expand_tokens, learn_term_table, parallel_token_pairs
@@ -38,9 +41,6 @@ from index.store import (
     read_chunks,
     read_meta,
 )
-from tutor.errors import IndexMissingError, InputError
-from tutor.limits import check_count, check_text
-from tutor.settings import Settings
 
 Mode = Literal["hybrid", "dense", "bm25"]
 

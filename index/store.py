@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import IndexMismatchError, IndexMissingError, UnreadableDocumentError
+from core.settings import Settings
 from corpus.records import Chunk, SourceDocument
 from index.embedders import Embedder, EmbeddingCache, embed_with_cache
 from index.lexical import TOKENIZER_VERSION, BM25Index
-from tutor.errors import IndexMismatchError, IndexMissingError, UnreadableDocumentError
-from tutor.settings import Settings
 
 # Bump when chunking logic changes in a way that changes chunk boundaries.
 CHUNKER_VERSION = "1"

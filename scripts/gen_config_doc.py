@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from tutor.settings import ENV_VARS, REPO_ROOT, Settings
+from core.paths import REPO_ROOT
+from core.settings import ENV_VARS, Settings
 
 lines = [
     "# Configuration",

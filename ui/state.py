@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutor.errors import LLMError, TutorError
-from tutor.runtime import Runtime
-from tutor.settings import Settings
+from agent.runtime import Runtime
+from core.errors import LLMError, TutorError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

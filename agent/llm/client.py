@@ -22,8 +22,8 @@ from langchain_core.language_models import BaseChatModel
 
 from agent.llm.model_files import resolve_gguf
 from agent.llm.server import EmbeddedServer, ServerConfig, find_running_server, read_discovery
-from tutor.errors import LLMError, LLMResponseError, LLMTimeoutError, LLMUnreachableError
-from tutor.settings import LLMSettings
+from core.errors import LLMError, LLMResponseError, LLMTimeoutError, LLMUnreachableError
+from core.settings import LLMSettings
 
 SERVER_LOG_NAME = "llm-server.log"
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutor.errors import ModelFileError
+from core.errors import ModelFileError
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from agent.llm.server import (
     remove_discovery,
     write_discovery,
 )
-from tutor.errors import LLMError
-from tutor.settings import LLMSettings
+from core.errors import LLMError
+from core.settings import LLMSettings
 
 
 def _install_sigterm_as_exit() -> None:

@@ -29,7 +29,7 @@ from typing import IO, Any
 
 import httpx
 
-from tutor.errors import LLMError, ModelFileError
+from core.errors import LLMError, ModelFileError
 
 DISCOVERY_FILENAME = "llm-server.json"
 SERVED_MODEL_NAME = "local"

@@ -22,8 +22,8 @@ from agent.batch_grading import (
 )
 from agent.grading import GradeReport, PointResult
 from agent.progress import ProgressStore
-from tutor.errors import ConfigError
-from tutor.settings import load_settings
+from core.errors import ConfigError
+from core.settings import load_settings
 
 GOOD = "A GRU has two gates and one state; an LSTM has three gates and a separate cell state."
 

@@ -24,8 +24,9 @@ from agent.grading import (
     truncate_answer,
 )
 from agent.llm.client import Endpoint, make_chat_model
-from tutor.errors import EvalDataError, InputError
-from tutor.settings import REPO_ROOT, load_settings
+from core.errors import EvalDataError, InputError
+from core.paths import REPO_ROOT
+from core.settings import load_settings
 
 RUBRICS = REPO_ROOT / "evals" / "rubrics"
 CORPUS = REPO_ROOT / "corpus"

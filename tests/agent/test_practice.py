@@ -7,9 +7,9 @@ import pytest
 
 from agent.grading import load_rubric
 from agent.practice import grade_and_record, open_progress, section_of
+from core.errors import ConfigError
+from core.settings import load_settings
 from corpus.questions import load_question_bank
-from tutor.errors import ConfigError
-from tutor.settings import load_settings
 
 pytestmark = pytest.mark.integration
 

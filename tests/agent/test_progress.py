@@ -19,8 +19,8 @@ from agent.progress import (
     quality_from_score,
     sm2_update,
 )
-from tutor.errors import ConfigError, InputError
-from tutor.settings import REPO_ROOT
+from core.errors import ConfigError, InputError
+from core.paths import REPO_ROOT
 
 pytestmark = pytest.mark.unit
 

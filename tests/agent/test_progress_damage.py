@@ -16,7 +16,7 @@ from agent.progress import (
     ProgressStore,
     list_backups,
 )
-from tutor.errors import InputError, LearnerDataError
+from core.errors import InputError, LearnerDataError
 
 pytestmark = pytest.mark.unit
 

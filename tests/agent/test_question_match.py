@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from agent.question_match import QuestionMatch, QuestionMatcher, match_question
+from core.errors import ConfigError, NoQuestionMatchError
+from core.paths import REPO_ROOT
+from core.settings import load_settings
 from corpus.questions import load_question_bank
-from tutor.errors import ConfigError, NoQuestionMatchError
-from tutor.settings import REPO_ROOT, load_settings
 
 pytestmark = pytest.mark.integration
 

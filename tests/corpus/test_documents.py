@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import CorpusError
 from corpus.documents import load_corpus, load_manifest
-from tutor.errors import CorpusError
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus"
 SHIPPED = [

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
+from core.settings import load_settings
 from corpus.catalog import Paper, paper_id
 from corpus.papers import (
     PaperFetchError,
@@ -25,8 +27,6 @@ from corpus.papers import (
     skip_reason,
 )
 from corpus.readers import page_of, read_learner_file
-from tutor.errors import ConfigError
-from tutor.settings import load_settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 from paperserver import PAGE_TWO, good_pdf, serve_papers

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import CorpusError
 from corpus.questions import (
     EN_DOC,
     ES_DOC,
@@ -14,7 +15,6 @@ from corpus.questions import (
     load_question_bank,
     questions_for_section,
 )
-from tutor.errors import CorpusError
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus"
 NN = ("Background Knowledge", "Neural Networks Inference and Training")

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import UnreadableDocumentError
 from corpus.readers import iter_learner_files, page_of, read_learner_file
-from tutor.errors import UnreadableDocumentError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pdfutil import minimal_pdf

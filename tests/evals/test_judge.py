@@ -9,6 +9,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pydantic import Field
 
+from core.errors import EvalDataError
 from evals.judge import (
     Judge,
     JudgeConfig,
@@ -18,7 +19,6 @@ from evals.judge import (
     parse_yes_no,
     select_evidence,
 )
-from tutor.errors import EvalDataError
 
 pytestmark = pytest.mark.unit
 

@@ -9,10 +9,11 @@ from collections import Counter
 import pytest
 
 from agent.question_match import QuestionMatcher
+from core.errors import EvalDataError
+from core.paths import REPO_ROOT
+from core.settings import load_settings
 from corpus.questions import load_question_bank
 from evals.question_match import load_question_match_set, score, split_of, tune_threshold
-from tutor.errors import EvalDataError
-from tutor.settings import REPO_ROOT, load_settings
 
 SET = REPO_ROOT / "evals" / "question_match.jsonl"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from evals.records import EvalRun
 from evals.report import render_report
-from evals.runner import EvalRun
 
 pytestmark = pytest.mark.unit
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import EvalDataError
 from evals.retrieval import (
     GoldPassage,
     RetrievalCase,
@@ -22,7 +23,6 @@ from evals.retrieval import (
     recall_at_k,
     split_of,
 )
-from tutor.errors import EvalDataError
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS_DIR = ROOT / "corpus"

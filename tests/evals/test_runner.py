@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from agent.runtime import Runtime
+from core.errors import EvalDataError
+from core.paths import REPO_ROOT
 from evals.judge import Judge
 from evals.report import history_svg
 from evals.runner import (
@@ -18,9 +21,6 @@ from evals.runner import (
     load_run,
     run_eval,
 )
-from tutor.errors import EvalDataError
-from tutor.runtime import Runtime
-from tutor.settings import REPO_ROOT
 
 EVAL_SET = REPO_ROOT / "evals" / "faithfulness.jsonl"
 
@@ -238,6 +238,70 @@ def test_compare_flags_regressions(tmp_path: Path, runtime: Runtime) -> None:
     assert any(r.startswith("gqa: faithfulness") for r in cmp.regressions)
     assert compare_runs(a.run_dir, a.run_dir).regressions == []
     assert load_run(b.run_dir).summary["faithfulness"] == 0.0
+
+
+class _UsedContextTutor:
+    """A tutor whose answer cites the passages it was given: the GQA one for the "gqa"
+    question, only the MQA one otherwise."""
+
+    def __init__(self, corpus_text: str) -> None:
+        self.text = corpus_text
+
+    def passage(self, n: int, phrase: str):  # type: ignore[no-untyped-def]
+        from agent.records import Citation
+
+        start = self.text.index(phrase)
+        end = self.text.index("\n", start)
+        return Citation(
+            n, f"c{n}", "guide-en.md", ("Guide", "Attention"), start, end,
+            self.text[start:end], "en", 1.0,
+        )  # fmt: skip
+
+    def ask(self, question, history=()):  # type: ignore[no-untyped-def]
+        from agent.records import AnswerSentence, TutorAnswer
+
+        phrase = "Grouped-query" if "grouped" in question else "Multi-query"
+        cited = (self.passage(1, phrase),)
+        sentence = AnswerSentence(cited[0].text + " [1]", (1,), True, 0.9)
+        return TutorAnswer(
+            question, question, sentence.text, "en", False, None, (sentence,), cited
+        )  # fmt: skip
+
+
+class _NoSearch:
+    def search(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the runner searched again instead of using the tutor's context")
+
+
+@pytest.mark.unit
+def test_context_recall_is_measured_on_the_passages_the_tutor_answered_from(
+    tmp_path: Path, tiny_settings
+) -> None:
+    """The tutor cites the GQA passage for one question and only the MQA passage for the
+    other; the gold span of both is the GQA one. The runner must score the prompt the
+    answer came from, not search again (the fake retriever refuses to)."""
+    from types import SimpleNamespace
+
+    from agent.llm.client import Endpoint
+
+    corpus_text = (tiny_settings.corpus.dir / "guide-en.md").read_text(encoding="utf-8")
+    runtime = SimpleNamespace(
+        settings=tiny_settings,
+        endpoint=Endpoint("fake://", "fake", "none"),
+        tutor=_UsedContextTutor(corpus_text),
+        retriever=_NoSearch(),
+    )
+    items = [item("gqa", "What is grouped-query attention?"), item("mqa", "What is MQA?")]
+    path = write_set(tmp_path / "set.jsonl", items)
+    run = run_eval(runtime, path, run_dir=tmp_path / "run", judge=yes_judge(tmp_path))  # type: ignore[arg-type]
+    gqa, mqa = run.records
+    assert gqa["metrics"]["context_recall"] == 1.0
+    assert gqa["metrics"]["any_gold_retrieved"] is True
+    assert [(r["rank"], r["gold"]) for r in gqa["retrieved"]] == [(1, True)]
+    assert mqa["metrics"]["context_recall"] == 0.0  # the gold passage was not in its prompt
+    assert mqa["metrics"]["any_gold_retrieved"] is False
+    assert [r["start"] for r in mqa["retrieved"]] == [c["start"] for c in mqa["citations"]]
+    assert run.summary["context_recall"] == 0.5
 
 
 # --------------------------------------------------------------------------- the real model

@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+from core.errors import EmbedderError
+from core.settings import EmbedderSettings
 from index.embedders import (
     EmbeddingCache,
     FakeEmbedder,
@@ -9,8 +11,6 @@ from index.embedders import (
     embed_with_cache,
     make_embedder,
 )
-from tutor.errors import EmbedderError
-from tutor.settings import EmbedderSettings
 
 
 @pytest.mark.integration

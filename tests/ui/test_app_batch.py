@@ -18,7 +18,7 @@ def test_a_class_file_is_graded_recorded_and_offered_for_download(
     from gradio_client import Client, handle_file
 
     from agent.progress import ProgressStore
-    from tutor.runtime import Runtime
+    from agent.runtime import Runtime
 
     upload = tmp_path / "week3.csv"
     with open(upload, "w", encoding="utf-8", newline="") as f:

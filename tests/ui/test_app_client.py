@@ -62,7 +62,7 @@ def test_a_failed_request_is_a_clear_error_and_the_app_keeps_working(serve, tiny
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    from tutor.runtime import Runtime
+    from agent.runtime import Runtime
 
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.errors import ConfigError, InputError, LLMUnreachableError
+from core.errors import ConfigError, InputError, LLMUnreachableError
 from ui.app import check_exposure, error_message, history_of, is_loopback, parse_auth
 from ui.render import Turn
 from ui.streaming import stream_ask
@@ -88,9 +88,9 @@ def test_stream_ask_reraises_in_the_caller():
 def test_tutor_ui_refuses_other_interfaces_without_a_password(tmp_path):
     import argparse
 
-    from tutor import cmd_ui
-    from tutor.runtime import Runtime
-    from tutor.settings import load_settings
+    from agent.runtime import Runtime
+    from cli import cmd_ui
+    from core.settings import load_settings
 
     parser = argparse.ArgumentParser()
     handlers: dict = {}
@@ -104,8 +104,8 @@ def test_tutor_ui_refuses_other_interfaces_without_a_password(tmp_path):
 
 @pytest.mark.unit
 def test_a_hint_level_outside_1_to_3_is_a_clear_message(tmp_path):
-    from tutor.runtime import Runtime
-    from tutor.settings import load_settings
+    from agent.runtime import Runtime
+    from core.settings import load_settings
     from ui.app import _hint
 
     rt = Runtime(load_settings(overrides={"index.data_dir": tmp_path}, environ={}))

@@ -79,7 +79,7 @@ def test_chat_citation_injection_and_practice_in_chromium(
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from tutor.runtime import Runtime
+    from agent.runtime import Runtime
 
     url = serve(Runtime(practice_index, fake_responses=[REPLY]))
     assert wait_ready(Client(url, verbose=False))["ready"]
@@ -189,8 +189,8 @@ def test_progress_and_evals_tabs_in_chromium(driver, serve, practice_index, tmp_
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
+    from agent.runtime import Runtime
     from corpus.questions import load_question_bank
-    from tutor.runtime import Runtime
 
     settings = practice_index.model_copy(
         update={

@@ -11,8 +11,8 @@ from agent.llm.client import (
     make_chat_model,
     translate_llm_errors,
 )
-from tutor.errors import LLMResponseError, LLMTimeoutError, LLMUnreachableError
-from tutor.settings import LLMSettings
+from core.errors import LLMResponseError, LLMTimeoutError, LLMUnreachableError
+from core.settings import LLMSettings
 
 Stub = Callable[[object], str]
 

@@ -17,7 +17,7 @@ from agent.llm.model_files import (
     resolve_gguf,
     smollm2_gguf,
 )
-from tutor.errors import ModelFileError
+from core.errors import ModelFileError
 
 
 def make_parts(tmp_path: Path, chunks: list[bytes]) -> tuple[list[ModelPart], GGUFSpec]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent.llm.client import make_chat_model, resolve_endpoint, translate_llm_errors
-from tutor.settings import LLMSettings
+from core.settings import LLMSettings
 
 
 @pytest.mark.llm

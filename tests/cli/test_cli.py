@@ -1,6 +1,6 @@
 """The CLI's error contract (README): one line on stderr, a JSON `error` object under
 --json, exit 2 for a usage or input problem; never a traceback. Driven in-process through
-`tutor.cli.main` over a tiny index built with the fake embedder, with the fake chat model
+`cli.cli.main` over a tiny index built with the fake embedder, with the fake chat model
 entering through the Runtime, as in the other CLI tests."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tutor import cli
-from tutor.runtime import Runtime
+from agent.runtime import Runtime
+from cli import cli
 
 pytestmark = pytest.mark.integration
 
@@ -257,7 +257,7 @@ def test_a_hung_server_is_named_within_the_timeout(
 
 
 def test_the_default_timeout_protects_the_learner():
-    from tutor.settings import LLMSettings
+    from core.settings import LLMSettings
 
     # A stuck server is named within a minute, not after two (the old default was 120 s).
     assert LLMSettings().timeout_s <= 60

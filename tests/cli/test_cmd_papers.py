@@ -1,4 +1,4 @@
-"""`tutor papers list|fetch` through `tutor.cli.main`, against a local HTTP server."""
+"""`tutor papers list|fetch` through `cli.cli.main`, against a local HTTP server."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tutor.cli import main
+from cli.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "corpus"))
 from paperserver import serve_papers

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from tutor.runtime import Runtime
+from agent.runtime import Runtime
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from tutor.runtime import Runtime
+from agent.runtime import Runtime
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:
@@ -94,8 +94,8 @@ def _stream_sentence(sentence: Any) -> None:
 
 def cmd_ask(args: argparse.Namespace, rt: Runtime) -> int:
     from agent.limits import check_question
+    from cli.output import print_json
     from index.retriever import SearchFilters
-    from tutor.cli import print_json
 
     # Tutor.ask makes this check too (the web app shares it); made here as well because
     # building the tutor starts the model server, and a bad question should not wait for it.
@@ -121,7 +121,7 @@ def cmd_ask(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, rt: Runtime) -> int:
-    from tutor.errors import TutorError
+    from core.errors import TutorError
 
     print("Roadmap Tutor. Ask about the Generative AI Roadmap; /new starts over, /quit exits.")
     history: list[tuple[str, str]] = []
@@ -161,8 +161,8 @@ def cmd_chat(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_questions(args: argparse.Namespace, rt: Runtime) -> int:
+    from cli.output import print_json
     from corpus.questions import load_question_bank
-    from tutor.cli import print_json
 
     bank = load_question_bank(rt.settings.corpus.dir)
     if args.section:
@@ -181,7 +181,7 @@ def cmd_questions(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_llm_serve(args: argparse.Namespace, rt: Runtime) -> int:
-    from tutor.errors import ConfigError
+    from core.errors import ConfigError
 
     if args.engine == "vllm":
         import os
@@ -206,7 +206,7 @@ def cmd_llm_serve(args: argparse.Namespace, rt: Runtime) -> int:
 
 def cmd_llm_status(args: argparse.Namespace, rt: Runtime) -> int:
     from agent.llm.client import describe_target
-    from tutor.cli import print_json
+    from cli.output import print_json
 
     status = describe_target(rt.settings.llm, rt.settings.index.data_dir)
     if args.json:

@@ -8,14 +8,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from tutor.errors import ConfigError
-from tutor.runtime import Runtime
+from agent.runtime import Runtime
+from core.errors import ConfigError
 
 GRADER_MAX_TOKENS = 40  # the verdict is a one-line JSON object
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:
-    from tutor.cli import Handler
+    from cli.output import Handler
 
     def add(name: str, handler: Handler, parser: argparse.ArgumentParser) -> None:
         parser.set_defaults(handler_key=name)
@@ -139,7 +139,7 @@ def _profile_arg(args: argparse.Namespace, rt: Runtime) -> str:
 
 def _check_grade_inputs(args: argparse.Namespace, answer: str, rt: Runtime) -> None:
     from agent.limits import check_answer, check_question_id
-    from tutor.limits import check_text
+    from core.limits import check_text
 
     lim = rt.settings.limits
     if args.id is not None:
@@ -215,7 +215,7 @@ def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
     from agent.grading import grade_answer
     from agent.practice import grade_and_record
     from agent.question_match import QuestionMatch
-    from tutor.cli import print_json
+    from cli.output import print_json
 
     if getattr(args, "batch", None) is not None:
         return _cmd_batch(args, rt)
@@ -304,7 +304,7 @@ def _print_batch_summary(data: dict[str, Any]) -> None:
 
 def _cmd_batch(args: argparse.Namespace, rt: Runtime) -> int:
     from agent.batch_grading import grade_batch_file
-    from tutor.cli import StderrProgress, print_json
+    from cli.output import StderrProgress, print_json
 
     if args.answer is not None or args.reference is not None:
         raise ConfigError("--batch reads answers and references from the file: drop --answer")
@@ -344,7 +344,7 @@ def _last_missing(rt: Runtime, profile: str | None, qid: str) -> list[str] | Non
 def cmd_hint(args: argparse.Namespace, rt: Runtime) -> int:
     from agent.grading import hint
     from agent.limits import check_question_id
-    from tutor.cli import print_json
+    from cli.output import print_json
 
     qid = check_question_id(args.id, "--id")
     rubric = _rubric(rt, qid)
@@ -419,7 +419,7 @@ def cmd_quiz(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_progress(args: argparse.Namespace, rt: Runtime) -> int:
-    from tutor.cli import print_json
+    from cli.output import print_json
 
     profile = _profile_arg(args, rt)
     bank = _bank(rt)
@@ -456,7 +456,7 @@ def cmd_progress(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def _check_progress(args: argparse.Namespace, rt: Runtime, bank: list[Any]) -> int:
-    from tutor.cli import EXIT_USER_ERROR, one_line, print_json
+    from cli.output import EXIT_USER_ERROR, one_line, print_json
 
     with _store(rt, bank) as store:
         check = store.check()

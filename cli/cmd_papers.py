@@ -7,11 +7,11 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from tutor.runtime import Runtime
+from agent.runtime import Runtime
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:
-    from tutor.cli import Handler
+    from cli.output import Handler
 
     def add(name: str, handler: Handler, parser: argparse.ArgumentParser) -> None:
         parser.set_defaults(handler_key=name)
@@ -58,9 +58,9 @@ def _human_size(n: int) -> str:
 
 
 def cmd_list(args: argparse.Namespace, rt: Runtime) -> int:
+    from cli.output import print_json
     from corpus.catalog import build_catalog
     from corpus.papers import fetched_ids, filter_by_section
-    from tutor.cli import print_json
 
     papers = filter_by_section(build_catalog(rt.settings.corpus.dir), args.section)
     have = fetched_ids(rt.settings)
@@ -93,11 +93,11 @@ def cmd_list(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace, rt: Runtime) -> int:
+    from cli.output import StderrProgress, print_json
+    from core.errors import IndexMissingError
     from corpus.catalog import build_catalog
     from corpus.papers import fetch_papers, ingestable_paths, select_papers
     from index.store import current_build_dir, ingest_paths
-    from tutor.cli import StderrProgress, print_json
-    from tutor.errors import IndexMissingError
 
     settings = rt.settings
     papers = select_papers(

@@ -15,16 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tutor.errors import ConfigError
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-APP_NAME = "roadmap-tutor"
-
-
-def _default_data_dir() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir(APP_NAME, appauthor=False))
+from core.errors import ConfigError
+from core.paths import REPO_ROOT, default_config_path, default_data_dir
 
 
 class _Section(BaseModel):
@@ -73,7 +65,7 @@ class EmbedderSettings(_Section):
 
 class IndexSettings(_Section):
     data_dir: Path = Field(
-        default_factory=_default_data_dir,
+        default_factory=default_data_dir,
         description="Where the index, caches, model files and learner data live.",
     )
     chroma_url: str | None = Field(
@@ -443,12 +435,6 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def default_config_path() -> Path:
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
 
 
 def load_settings(

@@ -8,11 +8,11 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from tutor.runtime import Runtime
+from agent.runtime import Runtime
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:
-    from tutor.cli import Handler
+    from cli.output import Handler
 
     def add(name: str, handler: Handler, parser: argparse.ArgumentParser) -> None:
         parser.set_defaults(handler_key=name)
@@ -51,14 +51,14 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
 
 
 def _progress(args: argparse.Namespace) -> Any:
-    from tutor.cli import StderrProgress
+    from cli.output import StderrProgress
 
     return StderrProgress(enabled=True)
 
 
 def cmd_build(args: argparse.Namespace, rt: Runtime) -> int:
+    from cli.output import print_json
     from index.store import build_index, ensure_index, read_meta
-    from tutor.cli import print_json
 
     t0 = time.monotonic()
     if args.if_needed:
@@ -99,8 +99,8 @@ def _human_size(n: int) -> str:
 
 
 def cmd_status(args: argparse.Namespace, rt: Runtime) -> int:
+    from cli.output import print_json
     from index.store import index_status
-    from tutor.cli import print_json
 
     status = index_status(rt.settings, rt.embedder)
     if args.json:
@@ -122,8 +122,8 @@ def cmd_status(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_search(args: argparse.Namespace, rt: Runtime) -> int:
+    from cli.output import print_json
     from index.retriever import SearchFilters
-    from tutor.cli import print_json
 
     # The query, --k and the filters are checked by the retriever (the web app's /search
     # shares the checks).
@@ -152,9 +152,9 @@ def cmd_search(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, rt: Runtime) -> int:
+    from cli.output import EXIT_USER_ERROR, print_json
+    from core.errors import InputError
     from index.store import ingest_paths, remove_documents
-    from tutor.cli import EXIT_USER_ERROR, print_json
-    from tutor.errors import InputError
 
     if args.remove:
         report = remove_documents(rt.settings, rt.embedder, args.paths)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tutor.cli import main
+from cli.cli import main
 
 pytestmark = pytest.mark.integration
 

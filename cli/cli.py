@@ -1,6 +1,6 @@
 """`tutor`: the command-line shell over the library.
 
-Each subcommand lives in a `tutor/cmd_*.py` module that registers its parser
+Each subcommand lives in a `cli/cmd_*.py` module that registers its parser
 and a handler `(args, runtime) -> int`. Errors of the project's own type, and
 usage errors (unknown options, missing arguments, arguments that are not valid
 UTF-8), are turned into one line on stderr, a JSON `{"error": ...}` on stdout
@@ -11,30 +11,16 @@ still show a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from tutor.errors import InputError, TutorError
-from tutor.limits import check_utf8
-from tutor.runtime import Runtime
-from tutor.settings import load_settings
-
-Handler = Callable[[argparse.Namespace, Runtime], int]
-
-EXIT_USER_ERROR = 2
-
-
-def print_json(data: Any) -> None:
-    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: JSON's \u escapes carry it safely
-        text = json.dumps(data, ensure_ascii=True, indent=2, default=str)
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+from agent.runtime import Runtime
+from cli.output import EXIT_USER_ERROR, Handler, one_line, print_json
+from core.errors import InputError, TutorError
+from core.limits import check_utf8
+from core.settings import load_settings
 
 
 class UsageError(Exception):
@@ -47,14 +33,6 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see `{self.prog} --help`)")
-
-
-def one_line(message: str) -> str:
-    """An error message fit for the one-line contract: no line breaks, printable on any
-    terminal, and not the whole of a huge value that was echoed into it."""
-    text = " ".join(message.split())
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text if len(text) <= 2000 else text[:1997] + "..."
 
 
 def report_error(message: str, kind: str, want_json: bool) -> int:
@@ -76,43 +54,8 @@ def check_argv(argv: Sequence[str]) -> None:
         check_utf8(arg, what or f"argument {i + 1}")
 
 
-class StderrProgress:
-    """Progress lines on stderr: stage, count, rate; a summary is the caller's job."""
-
-    def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.quiet = not enabled
-        self._stage: str | None = None
-        self._t0 = 0.0
-        self._last = 0.0
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        import time
-
-        if self.quiet:
-            return
-        now = time.monotonic()
-        if stage != self._stage:
-            if self._stage is not None and self.enabled:
-                sys.stderr.write("\n")
-            self._stage, self._t0, self._last = stage, now, 0.0
-        if now - self._last < 0.5 and done < total:
-            return
-        self._last = now
-        rate = done / (now - self._t0) if now > self._t0 else 0.0
-        line = f"{stage}: {done}/{total} ({rate:.1f}/s)"
-        if self.enabled:
-            sys.stderr.write("\r" + line)
-            if done >= total:
-                sys.stderr.write("\n")
-                self._stage = None
-        elif done >= total or done == 0:
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-
-
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
-    from tutor import cmd_agent, cmd_eval, cmd_grade, cmd_index, cmd_papers, cmd_ui
+    from cli import cmd_agent, cmd_eval, cmd_grade, cmd_index, cmd_papers, cmd_ui
 
     parser = ArgumentParser(
         prog="tutor", description="Roadmap Tutor: a local tutor for the Generative AI Roadmap."

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tutor.errors import InputError
+from core.errors import InputError
 
 
 def _describe(value: Any) -> str:
@@ -31,7 +31,7 @@ def check_utf8(value: str, what: str) -> str:
     >>> check_utf8("caf\\udce9", "the query")
     Traceback (most recent call last):
     ...
-    tutor.errors.InputError: the query is not valid UTF-8 (byte 0xe9 at character 4): send UTF-8 text
+    core.errors.InputError: the query is not valid UTF-8 (byte 0xe9 at character 4): send UTF-8 text
     """
     for i, ch in enumerate(value):
         code = ord(ch)

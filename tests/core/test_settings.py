@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from tutor.errors import ConfigError
-from tutor.settings import ENV_VARS, Settings, load_settings
+from core.errors import ConfigError
+from core.settings import ENV_VARS, Settings, load_settings
 
 pytestmark = pytest.mark.unit
 
@@ -64,3 +64,31 @@ def test_every_setting_is_described_and_documented():
             assert f"`{section_name}.{name}`" in doc, f"{section_name}.{name} missing from docs"
     for var in ENV_VARS:
         assert f"`{var}`" in doc, f"{var} missing from docs/configuration.md"
+
+
+def test_tests_never_see_the_real_user_config_data_dir_or_tutor_variables(
+    isolated_user_dirs, tmp_path_factory
+):
+    import os
+
+    from core.paths import default_config_path, default_data_dir
+
+    assert default_config_path().is_relative_to(isolated_user_dirs)
+    assert default_data_dir().is_relative_to(isolated_user_dirs)
+    assert Settings().index.data_dir.is_relative_to(tmp_path_factory.getbasetemp())
+    assert not [v for v in os.environ if v.startswith("TUTOR_")]
+
+
+def test_a_user_config_is_read_without_an_environment_and_stays_in_its_test(
+    isolated_user_dirs,
+):
+    from core.paths import default_config_path
+
+    path = default_config_path()
+    path.parent.mkdir(parents=True)
+    path.write_text("[retrieval]\nk = 3\n", encoding="utf-8")
+    assert load_settings(environ={}).retrieval.k == 3
+
+
+def test_the_previous_test_left_no_user_config(isolated_user_dirs):
+    assert load_settings(environ={}).retrieval.k == Settings().retrieval.k

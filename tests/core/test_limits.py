@@ -1,4 +1,4 @@
-"""The input checks every library entry point shares (tutor/limits.py, agent/limits.py)."""
+"""The input checks every library entry point shares (core/limits.py, agent/limits.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import time
 import pytest
 
 from agent.limits import check_answer, check_question, check_question_id
-from tutor.errors import ConfigError, InputError
-from tutor.limits import check_count, check_profile, check_text, check_utf8
-from tutor.settings import Settings, load_settings
+from core.errors import ConfigError, InputError
+from core.limits import check_count, check_profile, check_text, check_utf8
+from core.settings import Settings, load_settings
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tutor.cli import build_parser, main
+from cli.cli import build_parser, main
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -267,7 +267,7 @@ def test_eval_retrieval_scores_each_mode(
 def test_naming_a_judge_endpoint_selects_the_llm_judge() -> None:
     import argparse
 
-    from tutor.cmd_eval import _judge_overrides
+    from cli.cmd_eval import _judge_overrides
 
     given = _judge_overrides(argparse.Namespace(judge_url="http://127.0.0.1:9/v1", judge_model=None))
     assert given["evals.judge"] == "llm"

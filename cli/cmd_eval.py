@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tutor.runtime import Runtime
+from agent.runtime import Runtime
 
 DEFAULT_VALIDATION = Path(__file__).resolve().parent.parent / "evals" / "judge-validation.json"
 
@@ -46,7 +46,7 @@ def _add_run_options(p: argparse.ArgumentParser, suppress: bool = False) -> None
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:
-    from tutor.cli import Handler
+    from cli.output import Handler
 
     def add(name: str, handler: Handler, parser: argparse.ArgumentParser) -> None:
         parser.set_defaults(handler_key=name)
@@ -112,9 +112,9 @@ def _fmt(value: Any) -> str:
 
 
 def cmd_run(args: argparse.Namespace, rt: Runtime) -> int:
+    from cli.output import StderrProgress, print_json
     from evals.report import validation_line
     from evals.runner import JUDGE_VALIDATION, load_validation, run_eval
-    from tutor.cli import StderrProgress, print_json
 
     eval_set = getattr(args, "eval_set", None) or rt.settings.evals.eval_set
     try:
@@ -173,10 +173,10 @@ def _judge_result(reports: list[Any], judge: Any, unseen: bool = False) -> dict[
 
 
 def cmd_judge(args: argparse.Namespace, rt: Runtime) -> int:
+    from cli.output import StderrProgress, print_json
+    from core.errors import ConfigError
     from evals.judge import evaluate_labelled
     from evals.runner import make_judge
-    from tutor.cli import StderrProgress, print_json
-    from tutor.errors import ConfigError
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")
@@ -231,8 +231,8 @@ def cmd_judge(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, rt: Runtime) -> int:
+    from cli.output import print_json
     from evals.runner import compare_runs
-    from tutor.cli import print_json
 
     cmp = compare_runs(args.run_a, args.run_b)
     if getattr(args, "json", False):
@@ -250,9 +250,9 @@ def cmd_compare(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_history(args: argparse.Namespace, rt: Runtime) -> int:
+    from cli.output import print_json
     from evals.report import history_svg
     from evals.runner import history
-    from tutor.cli import print_json
 
     runs = history(rt.settings)
     if args.svg:
@@ -275,6 +275,8 @@ def cmd_history(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_retrieval(args: argparse.Namespace, rt: Runtime) -> int:
+    from cli.output import print_json
+    from core.errors import ConfigError
     from corpus.documents import load_corpus
     from evals.retrieval import (
         evaluate,
@@ -283,8 +285,6 @@ def cmd_retrieval(args: argparse.Namespace, rt: Runtime) -> int:
         load_retrieval_set,
         ranked_spans,
     )
-    from tutor.cli import print_json
-    from tutor.errors import ConfigError
 
     if args.k < 1:
         raise ConfigError(f"--k must be at least 1, got {args.k}")
