@@ -188,15 +188,15 @@ class AgentSettings(_Section):
         default=4, ge=0, description="Conversation turns kept for follow-ups."
     )
     context_tokens: int = Field(
-        default=200,
+        default=480,
         ge=100,
         description="Budget of source text put in the prompt, in tokens, counted on the text the "
-        "model reads (links reduced to their titles). Prompt reading dominates the time to first "
-        "token on a CPU: ~190 new prompt tokens at 200, ~530 at the former 480 "
-        "(docs/performance.md).",
+        "model reads (links reduced to their titles). The trade-off: prompt reading dominates the "
+        "time to first token on a CPU (~75 tokens/s on 2 cores), but at 200 (with "
+        "source_tokens 90) the eval lost answers and faithfulness (docs/performance.md).",
     )
     source_tokens: int = Field(
-        default=90,
+        default=160,
         ge=40,
         description="Each source is cut to its best window of sentences of at most this size.",
     )
