@@ -547,7 +547,9 @@ def _progress_tab(gr: Any, app: AppState, profile: Any) -> None:
             interactive=False,
             elem_id="progress-attempts",
         )
-    export = gr.Button("Export my attempts (CSV)", elem_id="progress-export")
+    with gr.Row():
+        export = gr.Button("Export my attempts (CSV)", elem_id="progress-export")
+        deck = gr.Button("Flashcards of my due questions (Anki)", elem_id="progress-flashcards")
     download = gr.File(label="Export", interactive=False, elem_id="progress-download")
 
     def show(p: str | None) -> list[Any]:
@@ -584,10 +586,28 @@ def _progress_tab(gr: Any, app: AppState, profile: Any) -> None:
             store.export_csv(learner, path)
         return str(path)
 
+    def do_deck(p: str | None) -> Any:
+        import hashlib
+
+        from agent.flashcards import export_flashcards
+
+        try:
+            learner = check_profile(p or "default", app.settings.limits.max_profile_chars)
+            exports = app.settings.index.data_dir / "exports"
+            exports.mkdir(parents=True, exist_ok=True)
+            # Named by a hash of the learner: a name never becomes part of a path, and a
+            # learner's new export replaces their last one (atomically).
+            digest = hashlib.sha1(learner.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+            out = exports / f"flashcards-{digest}.apkg"
+            return export_flashcards(app.settings, out, "apkg", learner=learner).path
+        except Exception as exc:
+            raise gr.Error(error_message(exc)) from exc
+
     outs = [who, chart, due, history]
     refresh.click(show, profile, outs, api_visibility="private")
     profile.change(show, profile, outs, api_visibility="private")
     export.click(do_export, profile, download, api_visibility="private")
+    deck.click(do_deck, profile, download, api_visibility="private")
 
 
 def _evals_tab(gr: Any, app: AppState) -> None:
