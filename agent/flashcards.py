@@ -406,7 +406,7 @@ def format_for(path: Path, fmt: str | None) -> Format:
     if value not in FORMATS:
         given = f"the format {fmt!r}" if fmt is not None else f"the extension of {path}"
         raise InputError(f"{given} is not one of {', '.join(FORMATS)}: give --format apkg|csv")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _check_target(path: Path) -> None:
