@@ -357,6 +357,15 @@ class UISettings(_Section):
     max_queue: int = Field(
         default=64, ge=1, description="Requests that may wait; more are turned away at once."
     )
+    mcp_server: bool = Field(
+        default=True,
+        description=(
+            "Also serve the web API as a Model Context Protocol server (Gradio's own), at "
+            "/gradio_api/mcp/ (streamable HTTP) and /gradio_api/mcp/sse, so that an MCP client "
+            "can call search, ask, grade and hint as tools. Off while ui.auth is set: Gradio's "
+            "MCP endpoint does not ask for the password."
+        ),
+    )
 
 
 class Settings(_Section):

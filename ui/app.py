@@ -6,7 +6,8 @@ only, so importing this module is cheap. Per-session data (the conversation, the
 learner profile) is Gradio session state; the Runtime in `AppState` is shared.
 
 API endpoints (for `gradio_client`, documented in the README): /ask, /ask_stream, /ask_events,
-/search, /status, /index_status, /grade, /hint, /grade_batch.
+/search, /status, /index_status, /grade, /hint, /grade_batch. With ui.mcp_server the same
+functions are MCP tools at /gradio_api/mcp/ (docs/ui.md).
 """
 
 from __future__ import annotations
@@ -547,7 +548,9 @@ def _progress_tab(gr: Any, app: AppState, profile: Any) -> None:
             interactive=False,
             elem_id="progress-attempts",
         )
-    export = gr.Button("Export my attempts (CSV)", elem_id="progress-export")
+    with gr.Row():
+        export = gr.Button("Export my attempts (CSV)", elem_id="progress-export")
+        deck = gr.Button("Flashcards of my due questions (Anki)", elem_id="progress-flashcards")
     download = gr.File(label="Export", interactive=False, elem_id="progress-download")
 
     def show(p: str | None) -> list[Any]:
@@ -584,10 +587,28 @@ def _progress_tab(gr: Any, app: AppState, profile: Any) -> None:
             store.export_csv(learner, path)
         return str(path)
 
+    def do_deck(p: str | None) -> Any:
+        import hashlib
+
+        from agent.flashcards import export_flashcards
+
+        try:
+            learner = check_profile(p or "default", app.settings.limits.max_profile_chars)
+            exports = app.settings.index.data_dir / "exports"
+            exports.mkdir(parents=True, exist_ok=True)
+            # Named by a hash of the learner: a name never becomes part of a path, and a
+            # learner's new export replaces their last one (atomically).
+            digest = hashlib.sha1(learner.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+            out = exports / f"flashcards-{digest}.apkg"
+            return export_flashcards(app.settings, out, "apkg", learner=learner).path
+        except Exception as exc:
+            raise gr.Error(error_message(exc)) from exc
+
     outs = [who, chart, due, history]
     refresh.click(show, profile, outs, api_visibility="private")
     profile.change(show, profile, outs, api_visibility="private")
     export.click(do_export, profile, download, api_visibility="private")
+    deck.click(do_deck, profile, download, api_visibility="private")
 
 
 def _evals_tab(gr: Any, app: AppState) -> None:
@@ -981,6 +1002,29 @@ def _api_endpoints(gr: Any, app: AppState) -> None:
 # ---------------------------------------------------------------- launching
 
 
+MCP_TOOLS = ("search", "ask", "grade", "hint")  # the tools docs/ui.md names (among others)
+
+
+def mcp_enabled(settings: Settings, credentials: tuple[str, str] | None) -> bool:
+    """Whether to serve the API as an MCP server too: ui.mcp_server, and no password.
+    Gradio's MCP endpoint does not ask for the app's login, so a password-protected app
+    (which is what any app listening beyond this machine is) does not serve it."""
+    if not settings.ui.mcp_server:
+        return False
+    if credentials is not None:
+        log.warning(
+            "ui.mcp_server is on but the app has a password: Gradio's MCP endpoint does not "
+            "check it, so the MCP server is off"
+        )
+        return False
+    return True
+
+
+def mcp_url(url: str) -> str:
+    """The streamable-HTTP MCP endpoint of the app at `url` (SSE: add "sse")."""
+    return url.rstrip("/") + "/gradio_api/mcp/"
+
+
 def launch(
     settings: Settings,
     host: str | None = None,
@@ -1003,6 +1047,7 @@ def launch(
     if credentials is None and settings.ui.auth:
         credentials = parse_auth(settings.ui.auth)
     check_exposure(host, credentials)
+    mcp = mcp_enabled(settings, credentials)
     t0 = time.monotonic()
     source: AppState | Runtime | Settings = runtime if runtime is not None else settings
     demo = build_app(source, runtime_factory)
@@ -1018,8 +1063,11 @@ def launch(
         css=render.CSS,
         show_error=False,
         strict_cors=True,
+        mcp_server=mcp,
     )
     log.info("UI up in %.1f s at %s", time.monotonic() - t0, url)
+    if mcp:
+        log.info("MCP server at %s (tools: %s)", mcp_url(url), ", ".join(MCP_TOOLS))
     if block:
         try:
             demo.block_thread()

@@ -1,0 +1,499 @@
+"""Flashcards: the self-check questions with their study notes' short answers and the
+readings, as an Anki deck (.apkg, written with genanki) or as CSV, and a check of a CSV
+brought back.
+
+The pure part builds cards from the question bank and the notes' text, renders them as
+CSV text or a genanki package, and compares a CSV's rows with the shipped cards; the
+I/O part reads the corpus and the learner database and writes files atomically (a
+temporary file beside the target, renamed into place).
+
+The deck and its note type have fixed ids and each note's guid comes from its question
+id, so importing a new export into Anki updates the same deck and notes instead of
+adding copies. Importing a CSV back applies nothing: the shipped questions and notes
+are the reference, so a row that differs is reported, never written anywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from core.errors import ConfigError, CorpusError, InputError
+from core.settings import Settings
+from corpus.questions import SelfCheckQuestion
+
+Format = Literal["apkg", "csv"]
+FORMATS: tuple[Format, ...] = ("apkg", "csv")
+
+# Fixed, so that every export is the same deck and note type to Anki (never change them).
+DECK_ID = 1_917_130_417
+MODEL_ID = 1_917_130_418
+DECK_NAME = "Roadmap Tutor::Self-check questions"
+MODEL_NAME = "Roadmap Tutor self-check"
+GUID_SALT = "roadmap-tutor-self-check"
+
+CSV_COLUMNS = ("question_id", "section", "question", "answer", "readings", "note")
+COMPARED = ("section", "question", "answer", "readings")  # what a row must keep unchanged
+MAX_IMPORT_BYTES = 5_000_000  # the whole bank is a few tens of kB
+
+_SHORT_ANSWER_RE = re.compile(r"^##[ \t]+Short answer[ \t]*$", re.MULTILINE)
+_NEXT_HEADING_RE = re.compile(r"^#{1,2}[ \t]+\S", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Flashcard:
+    question_id: str
+    section: str  # the heading path, "Background Knowledge > Neural Networks"
+    question: str
+    answer: str  # the study note's short answer ("" when no note answers it)
+    readings: tuple[str, ...]  # "title <url>", in the roadmap's order
+    note: str  # the study note's file name ("" when none)
+
+    def csv_row(self) -> list[str]:
+        return [
+            self.question_id,
+            self.section,
+            self.question,
+            self.answer,
+            "\n".join(self.readings),
+            self.note,
+        ]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: str
+    format: Format
+    cards: int
+    learner: str | None  # None: every question (--all), no learner's schedule used
+    question_ids: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "cards": self.cards,
+            "learner": self.learner,
+            "question_ids": list(self.question_ids),
+        }
+
+
+@dataclass(frozen=True)
+class RowDifference:
+    line: int
+    question_id: str
+    fields: tuple[str, ...]  # the columns that differ from the shipped card
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What a CSV brought back holds, compared with the shipped cards. Nothing is applied:
+    `applied` is always 0, and `changed` rows are refused (the message says so)."""
+
+    path: str
+    rows: int
+    unchanged: tuple[str, ...]  # question ids whose row matches the shipped card
+    changed: tuple[RowDifference, ...]
+    bad: tuple[BadRow, ...]
+    applied: int = 0
+    message: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.changed and not self.bad
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+# ------------------------------------------------------------------ pure
+
+
+def short_answer(note_text: str) -> str:
+    """The paragraphs under a study note's "## Short answer" heading, joined into one
+    text (a line break inside a paragraph becomes a space); "" when it has none."""
+    m = _SHORT_ANSWER_RE.search(note_text)
+    if m is None:
+        return ""
+    rest = note_text[m.end() :]
+    end = _NEXT_HEADING_RE.search(rest)
+    body = rest[: end.start()] if end else rest
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n[ \t]*\n", body)]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def reading_text(title: str, url: str) -> str:
+    return f"{title} <{url}>"
+
+
+def build_cards(
+    bank: Sequence[SelfCheckQuestion],
+    notes: dict[str, tuple[str, str]],
+    only: Iterable[str] | None = None,
+) -> list[Flashcard]:
+    """A card per question of `bank` (in bank order), or per question id in `only`.
+    `notes` maps a question id to (note file name, the note's short answer)."""
+    wanted = None if only is None else set(only)
+    cards = []
+    for q in bank:
+        if wanted is not None and q.id not in wanted:
+            continue
+        name, answer = notes.get(q.id, ("", ""))
+        cards.append(
+            Flashcard(
+                question_id=q.id,
+                section=" > ".join(q.section),
+                question=q.text_en,
+                answer=answer,
+                readings=tuple(reading_text(r.title, r.url) for r in q.readings),
+                note=name,
+            )
+        )
+    return cards
+
+
+def cards_csv(cards: Sequence[Flashcard]) -> str:
+    """The cards as CSV text: a header of CSV_COLUMNS, then a row per card (the readings
+    one per line inside their cell)."""
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    for card in cards:
+        writer.writerow(card.csv_row())
+    return buf.getvalue()
+
+
+def _html(text: str) -> str:
+    return html.escape(text).replace("\n", "<br>")
+
+
+def _reading_html(reading: str) -> str:
+    m = re.fullmatch(r"(.*) <(\S+)>", reading, re.DOTALL)
+    if m is None:
+        return html.escape(reading)
+    title, url = m.groups()
+    return f'<a href="{html.escape(url)}">{html.escape(title)}</a>'
+
+
+def anki_model() -> Any:
+    import genanki
+
+    return genanki.Model(
+        MODEL_ID,
+        MODEL_NAME,
+        fields=[
+            {"name": "QuestionId"},
+            {"name": "Question"},
+            {"name": "Answer"},
+            {"name": "Readings"},
+            {"name": "Section"},
+        ],
+        templates=[
+            {
+                "name": "Question > answer",
+                "qfmt": '<div class="section">{{Section}}</div>'
+                '<div class="question">{{Question}}</div>',
+                "afmt": '{{FrontSide}}<hr id="answer"><div class="answer">{{Answer}}</div>'
+                '{{#Readings}}<div class="readings"><b>Read</b><br>{{Readings}}</div>'
+                "{{/Readings}}",
+            }
+        ],
+        css=(
+            ".card { font-family: sans-serif; font-size: 18px; text-align: left; }\n"
+            ".section { color: #666; font-size: 14px; margin-bottom: 8px; }\n"
+            ".readings { margin-top: 12px; font-size: 14px; }\n"
+        ),
+        sort_field_index=0,
+    )
+
+
+def anki_package(cards: Sequence[Flashcard]) -> Any:
+    """The cards as a genanki Package: one deck (DECK_ID), one note per card whose guid
+    is derived from its question id, so a re-import updates the notes it made before."""
+    import genanki
+
+    model = anki_model()
+    deck = genanki.Deck(DECK_ID, DECK_NAME)
+    for card in cards:
+        deck.add_note(
+            genanki.Note(
+                model=model,
+                fields=[
+                    html.escape(card.question_id),
+                    _html(card.question),
+                    _html(card.answer),
+                    "<br>".join(_reading_html(r) for r in card.readings),
+                    html.escape(card.section),
+                ],
+                guid=genanki.guid_for(GUID_SALT, card.question_id),
+                tags=[_tag(card.section)] if card.section else [],
+            )
+        )
+    return genanki.Package(deck)
+
+
+def _tag(section: str) -> str:
+    """An Anki tag (no spaces) naming the card's section."""
+    last = section.split(" > ")[-1]
+    return "roadmap::" + re.sub(r"[^0-9A-Za-z]+", "-", last).strip("-").lower()
+
+
+def compare_csv(text: str, shipped: Sequence[Flashcard], path: str = "<csv>") -> ImportReport:
+    """Compare a CSV's rows with the shipped cards: rows that match one unchanged, rows
+    that differ (and in which columns), and bad rows by line number. Raises InputError
+    when the text is not a flashcards CSV at all (no header, no question_id column)."""
+    text = text.removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(
+            f"{path}: empty file - expected the header {','.join(CSV_COLUMNS)}"
+        ) from None
+    except csv.Error as exc:
+        raise InputError(f"{path}, line 1: not readable as CSV ({exc})") from None
+    names = [h.strip().casefold() for h in header]
+    if "question_id" not in names:
+        raise InputError(
+            f"{path}, line 1: not a flashcards CSV - the header must name a 'question_id' "
+            f"column, and may name {', '.join(CSV_COLUMNS[1:])} "
+            f"(found: {', '.join(names) or 'nothing'})"
+        )
+    unknown_columns = [n for n in names if n not in CSV_COLUMNS]
+    by_id = {c.question_id: c for c in shipped}
+    unchanged: list[str] = []
+    changed: list[RowDifference] = []
+    bad: list[BadRow] = []
+    seen: dict[str, int] = {}
+    rows = 0
+    start = reader.line_num + 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InputError(
+                f"{path}, line {start}: not readable as CSV ({exc}) - check the file's quoting"
+            ) from None
+        line, start = start, reader.line_num + 1
+        if not any(c.strip() for c in cells):
+            continue
+        rows += 1
+        if len(cells) != len(names):
+            bad.append(BadRow(line, f"{len(cells)} cells for {len(names)} columns"))
+            continue
+        row = dict(zip(names, cells, strict=True))
+        qid = row["question_id"].strip().upper()
+        if not qid:
+            bad.append(BadRow(line, "no question_id"))
+            continue
+        if qid not in by_id:
+            bad.append(BadRow(line, f"{qid!r} is not a shipped question"))
+            continue
+        if qid in seen:
+            bad.append(BadRow(line, f"{qid} again (first on line {seen[qid]})"))
+            continue
+        seen[qid] = line
+        expected = dict(zip(CSV_COLUMNS, by_id[qid].csv_row(), strict=True))
+        differs = tuple(
+            col for col in COMPARED if col in row and _norm(row[col]) != _norm(expected[col])
+        )
+        if differs:
+            changed.append(RowDifference(line, qid, differs))
+        else:
+            unchanged.append(qid)
+    if rows == 0:
+        raise InputError(f"{path}: no rows after the header")
+    notes = []
+    if unknown_columns:
+        notes.append(f"ignored columns: {', '.join(unknown_columns)}")
+    missing = [c for c in COMPARED if c not in names]
+    if missing:
+        notes.append(f"not compared (no such column): {', '.join(missing)}")
+    if changed:
+        message = (
+            f"{len(changed)} row(s) differ from the shipped questions and notes: not applied "
+            "(the shipped study notes are the reference; nothing was changed)"
+        )
+    elif bad:
+        message = f"{len(bad)} bad row(s); nothing was changed"
+    else:
+        message = "every row matches a shipped question unchanged; nothing to apply"
+    return ImportReport(
+        path=path,
+        rows=rows,
+        unchanged=tuple(unchanged),
+        changed=tuple(changed),
+        bad=tuple(bad),
+        message=message,
+        notes=notes,
+    )
+
+
+def _norm(text: str) -> str:
+    """Compare cells as a spreadsheet keeps them: line endings and edge blanks aside."""
+    return "\n".join(line.strip() for line in text.replace("\r\n", "\n").strip().split("\n"))
+
+
+# ------------------------------------------------------------------ I/O
+
+
+def load_note_answers(notes_dir: Path) -> dict[str, tuple[str, str]]:
+    """Question id -> (note file name, short answer), from the study notes' front matter
+    (`answers`) and their "Short answer" section."""
+    from corpus.notes_meta import parse_note
+
+    notes_dir = Path(notes_dir)
+    if not notes_dir.is_dir():
+        raise CorpusError(f"{notes_dir}: study-notes folder not found")
+    out: dict[str, tuple[str, str]] = {}
+    for path in sorted(notes_dir.glob("*.md")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CorpusError(f"{path}: cannot be read as UTF-8 text ({exc})") from exc
+        meta, body = parse_note(text, path.name)
+        answer = short_answer(text[body:])
+        for qid in meta.answers:
+            out.setdefault(qid, (path.name, answer))
+    return out
+
+
+def shipped_cards(settings: Settings) -> list[Flashcard]:
+    """A card for every self-check question of the corpus."""
+    from corpus.questions import load_question_bank
+
+    corpus = settings.corpus.dir
+    return build_cards(load_question_bank(corpus), load_note_answers(corpus / "notes"))
+
+
+def due_question_ids(settings: Settings, learner: str) -> list[str]:
+    """The learner's due questions (never-seen ones count as due). Without a learner
+    database yet every question is due, and none is created."""
+    from agent.practice import open_progress
+    from core.limits import check_profile
+    from corpus.questions import load_question_bank
+
+    learner = check_profile(learner, settings.limits.max_profile_chars)
+    bank = load_question_bank(settings.corpus.dir)
+    if not settings.learner_db.is_file():
+        return [q.id for q in bank]
+    with open_progress(settings, bank) as store:
+        return [d.question_id for d in store.due_items(learner)]
+
+
+def format_for(path: Path, fmt: str | None) -> Format:
+    """The export format: as given, else from the file's extension."""
+    value = fmt if fmt is not None else Path(path).suffix.lstrip(".").lower()
+    if value not in FORMATS:
+        given = f"the format {fmt!r}" if fmt is not None else f"the extension of {path}"
+        raise InputError(f"{given} is not one of {', '.join(FORMATS)}: give --format apkg|csv")
+    return value
+
+
+def _check_target(path: Path) -> None:
+    # No mkdir: a typo in the folder should not create folders (as progress --export).
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder")
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write {path}: the folder {path.parent} does not exist")
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """`write(tmp_path)` into a temporary file beside `path`, then rename it into place:
+    a reader never sees half a file, and a failed write leaves the old one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_cards(cards: Sequence[Flashcard], path: Path, fmt: Format) -> Path:
+    """Write `cards` to `path` as an Anki package or CSV, atomically."""
+    path = Path(path)
+    _check_target(path)
+    if fmt == "apkg":
+        package = anki_package(cards)
+        _atomic_write(path, lambda tmp: package.write_to_file(str(tmp)))
+    else:
+        text = cards_csv(cards)
+        _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
+    return path
+
+
+def export_flashcards(
+    settings: Settings,
+    out: Path,
+    fmt: str | None = None,
+    *,
+    due_only: bool = True,
+    learner: str | None = None,
+) -> ExportResult:
+    """Export the learner's due questions (`due_only`), or every question, as flashcards
+    to `out`. `learner` defaults to grading.profile; it is ignored for every question."""
+    out = Path(out)
+    chosen = format_for(out, fmt)
+    _check_target(out)
+    cards = shipped_cards(settings)
+    who = None
+    if due_only:
+        who = learner if learner is not None else settings.grading.profile
+        due = due_question_ids(settings, who)
+        order = {qid: i for i, qid in enumerate(due)}
+        cards = sorted(
+            (c for c in cards if c.question_id in order), key=lambda c: order[c.question_id]
+        )
+    try:
+        write_cards(cards, out, chosen)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out}: {exc}") from exc
+    return ExportResult(str(out), chosen, len(cards), who, tuple(c.question_id for c in cards))
+
+
+def import_flashcards_csv(
+    settings: Settings, path: Path, max_bytes: int = MAX_IMPORT_BYTES
+) -> ImportReport:
+    """Check a flashcards CSV against the shipped cards; applies nothing (see ImportReport)."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder, not a CSV file")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(
+                f"{path}: {size} bytes, more than a flashcards CSV can be ({max_bytes})"
+            )
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {exc.start}): save the CSV as UTF-8"
+        ) from exc
+    return compare_csv(text, shipped_cards(settings), str(path))
