@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.runtime import Runtime
 from core.errors import ConfigError, TutorError
+from core.settings import Settings
 from ui import render
 from ui.common import LLM_QUEUE, READY_WAIT_S, error_html, error_message
 from ui.progress import attempt_rows, progress_store
@@ -34,7 +35,7 @@ def hint_json(rt: Runtime, question_id: str, level: Any, learner: str | None) ->
     return asdict(practice_hint(rt.settings, question_id, level, learner))
 
 
-def next_due_id(settings: Any, learner: str) -> str | None:
+def next_due_id(settings: Settings, learner: str) -> str | None:
     """The id of the question due next for the learner, as `tutor grade --next` picks it."""
     from agent.practice import next_due_question
 
