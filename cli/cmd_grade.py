@@ -320,8 +320,7 @@ def run_quiz(
     rt: Runtime, profile: str, section: str | None, grader: str, stdin: TextIO, out: TextIO
 ) -> int:
     """The quiz loop over `stdin`/`out` (so tests can feed it): returns questions graded."""
-    from agent.grading import hint
-    from agent.practice import grade_and_record, next_due_question
+    from agent.practice import grade_and_record, next_due_question, practice_hint
 
     bank = _bank(rt)
     graded = 0
@@ -347,7 +346,9 @@ def run_quiz(
                     return graded
                 if answer.lower() == "h":
                     level = min(3, level + 1)
-                    out.write(f"hint {level}: {hint(q.id, level, rubric).text}\n")
+                    # As `tutor hint --profile`: about what the last attempt missed.
+                    h = practice_hint(rt.settings, q.id, level, profile)
+                    out.write(f"hint {level}: {h.text}\n")
                     continue
                 if not answer:
                     continue
