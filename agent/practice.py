@@ -5,15 +5,20 @@ they write agree, e.g. on how a question's section is named."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 
-from agent.grading import GradeReport, Rubric, grade_answer
-from agent.limits import check_answer
-from agent.progress import ProgressStore
+from agent.grading import GradeReport, Hint, Rubric, grade_answer, hint, load_rubric
+from agent.limits import check_answer, check_question_id
+from agent.progress import DueItem, ProgressStore
+from agent.question_match import QuestionMatch, match_question
+from core.errors import ConfigError, InputError
+from core.limits import check_profile, check_text
 from core.settings import Settings
-from corpus.questions import SelfCheckQuestion
+from corpus.questions import SelfCheckQuestion, load_question_bank, questions_for_section
 from index.embedders import Embedder
 
 
@@ -69,3 +74,172 @@ def grade_and_record(
         section=section_of(question),
     )
     return report, attempt_id
+
+
+# ---------------------------------------------------------------- the shells' actions
+# One call per thing a learner does (grade, hint, next question, export), shared by
+# `tutor grade|hint|quiz|progress` and the web app's Practice and Progress tabs.
+
+
+@dataclass(frozen=True)
+class PracticeGrade:
+    """A graded practice answer: the report, the attempt it was recorded as, and the bank
+    question it was taken to answer (with how closely the asked text matched)."""
+
+    report: GradeReport
+    attempt_id: int
+    match: QuestionMatch
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.report.to_json()
+        data["attempt_id"] = self.attempt_id
+        data["matched_question"] = asdict(self.match)
+        return data
+
+
+def question_by_id(bank: Sequence[SelfCheckQuestion], question_id: str) -> SelfCheckQuestion:
+    """The bank question with this id ("sq03" names SQ03); ConfigError naming the range."""
+    wanted = question_id.strip().upper()
+    for q in bank:
+        if q.id == wanted:
+            return q
+    raise ConfigError(
+        f"no self-check question {question_id!r}: use one of {bank[0].id}..{bank[-1].id}"
+        if bank
+        else "the question bank is empty"
+    )
+
+
+def find_question(
+    bank: Sequence[SelfCheckQuestion], text: str, embedder: Embedder, settings: Settings
+) -> tuple[SelfCheckQuestion, QuestionMatch]:
+    """The question `text` asks: an id in any case, an exact text, or a rewording
+    (`agent.question_match`); NoQuestionMatchError naming the closest otherwise."""
+    match = match_question(text, bank, embedder, settings.grading.question_match)
+    return question_by_id(bank, match.question_id), match
+
+
+def due_questions(
+    store: ProgressStore,
+    bank: Sequence[SelfCheckQuestion],
+    profile: str,
+    section: str | None = None,
+) -> list[DueItem]:
+    """What is due for `profile`, most overdue first; with `section`, only the questions
+    whose heading path contains it (`corpus.questions.questions_for_section`)."""
+    due = store.due_items(profile)
+    if not section:
+        return due
+    wanted = {q.id for q in questions_for_section(list(bank), section)}
+    return [d for d in due if d.question_id in wanted]
+
+
+def next_due_question(
+    store: ProgressStore,
+    bank: Sequence[SelfCheckQuestion],
+    profile: str,
+    section: str | None = None,
+) -> SelfCheckQuestion | None:
+    """The question to practise next, or None when nothing is due."""
+    due = due_questions(store, bank, profile, section)
+    return question_by_id(bank, due[0].question_id) if due else None
+
+
+def grade_practice(
+    settings: Settings,
+    embedder: Embedder,
+    profile: str,
+    answer: str,
+    *,
+    question: str | None = None,
+    question_id: str | None = None,
+    due: bool = False,
+    chat_model: BaseChatModel | None = None,
+    mode: Literal["combined", "deterministic", "llm"] = "deterministic",
+    reveal: bool = False,
+) -> PracticeGrade:
+    """Grade one answer to a self-check question and record it in `profile`'s progress.
+
+    Name the question by exactly one of: `question` (an id in any case, the text, or a
+    rewording, matched by `find_question`), `question_id` (an id only), or `due` (the
+    question due next for the profile). The inputs are checked before anything is read.
+    """
+    if sum((question is not None, question_id is not None, due)) != 1:
+        raise ConfigError("name the question by one of: its text, its id, or the next due")
+    lim = settings.limits
+    if question is not None:
+        check_text(question, "the question", lim.max_question_chars, "limits.max_question_chars")
+    if question_id is not None:
+        question_id = check_question_id(question_id)
+    check_answer(answer, settings)
+    check_profile(profile, lim.max_profile_chars)
+    bank = load_question_bank(settings.corpus.dir)
+    with open_progress(settings, bank) as store:
+        if question is not None:
+            q, match = find_question(bank, question, embedder, settings)
+        else:
+            if due:
+                found = next_due_question(store, bank, profile)
+                if found is None:
+                    raise ConfigError(f"nothing is due for profile {profile!r}")
+                q = found
+            else:
+                q = question_by_id(bank, question_id or "")
+            match = QuestionMatch(q.id, q.text_en, 1.0, "id")
+        report, attempt_id = grade_and_record(
+            store,
+            profile,
+            q,
+            answer,
+            load_rubric(settings.grading.rubrics_dir, q.id, settings.corpus.dir),
+            embedder=embedder,
+            chat_model=chat_model,
+            settings=settings,
+            reveal=reveal,
+            mode=mode,
+        )
+    return PracticeGrade(report, attempt_id, match)
+
+
+def last_missing(settings: Settings, profile: str | None, question_id: str) -> list[str] | None:
+    """The key points the profile's last attempt at the question missed; None when there
+    is no profile, no learner database or no attempt (the database is not created)."""
+    if not profile or not settings.learner_db.is_file():
+        return None
+    with ProgressStore(settings.learner_db) as store:
+        attempts = [a for a in store.history(profile) if a.question_id == question_id]
+    if not attempts:
+        return None
+    return [p["id"] for p in attempts[-1].report.get("missing", [])]
+
+
+def practice_hint(
+    settings: Settings, question_id: str, level: Any, profile: str | None = None
+) -> Hint:
+    """A hint (level 1..3) for a self-check question, about a key point `profile`'s last
+    attempt at it missed (any key point when there is none)."""
+    question_id = check_question_id(question_id)
+    if isinstance(level, float) and level.is_integer():
+        level = int(level)  # a JSON client may send 2.0; NaN and infinities stay floats
+    if profile is not None:
+        profile = check_profile(profile, settings.limits.max_profile_chars)
+    rubric = load_rubric(settings.grading.rubrics_dir, question_id, settings.corpus.dir)
+    # hint() checks the level: 1..3
+    return hint(question_id, level, rubric, last_missing(settings, profile, question_id))
+
+
+def export_attempts_file(settings: Settings, profile: str) -> Path:
+    """Write `profile`'s attempts to a CSV under the data dir's exports folder (named after
+    the profile) for downloading; returns its path."""
+    learner = check_profile(profile, settings.limits.max_profile_chars)
+    exports = settings.index.data_dir / "exports"
+    # The file name comes from the learner's name: it must stay a name, not a path.
+    path = exports / f"{learner}-attempts.csv"
+    if path.parent != exports or learner in (".", "..") or "\\" in learner:
+        raise InputError(f"the profile name {learner!r} cannot name a file")
+    # The app's own folder under the data dir (export_csv creates no folders: a typo in a
+    # path a person typed must not create folders).
+    exports.mkdir(parents=True, exist_ok=True)
+    with open_progress(settings, load_question_bank(settings.corpus.dir)) as store:
+        store.export_csv(learner, path)
+    return path

@@ -113,20 +113,6 @@ def _rubric(rt: Runtime, qid: str) -> Any:
     return load_rubric(rt.settings.grading.rubrics_dir, qid, rt.settings.corpus.dir)
 
 
-def _question_by_id(bank: list[Any], qid: str) -> Any:
-    wanted = qid.strip().upper()
-    for q in bank:
-        if q.id == wanted:
-            return q
-    raise ConfigError(f"no self-check question {qid!r}: use one of SQ01..SQ{len(bank):02d}")
-
-
-def _matched(rt: Runtime, bank: list[Any], text: str) -> Any:
-    from agent.question_match import match_question
-
-    return match_question(text, bank, rt.embedder, rt.settings.grading.question_match)
-
-
 def _read_answer(value: str, stdin: TextIO) -> str:
     return stdin.read() if value == "-" else value
 
@@ -213,8 +199,7 @@ def _report_json(report: Any, recorded: int | None, match: Any = None) -> dict[s
 
 def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
     from agent.grading import grade_answer
-    from agent.practice import grade_and_record
-    from agent.question_match import QuestionMatch
+    from agent.practice import grade_practice
     from cli.output import print_json
 
     if getattr(args, "batch", None) is not None:
@@ -242,32 +227,19 @@ def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
             recorded = None
             match = None
         else:
-            bank = _bank(rt)
-            with _store(rt, bank) as store:
-                if args.question:
-                    match = _matched(rt, bank, args.question)
-                    q = _question_by_id(bank, match.question_id)
-                else:
-                    if args.next:
-                        due = store.next_due(profile)
-                        if due is None:
-                            raise ConfigError(f"nothing is due for profile {profile!r}")
-                        q = _question_by_id(bank, due.question_id)
-                    else:
-                        q = _question_by_id(bank, args.id)
-                    match = QuestionMatch(q.id, q.text_en, 1.0, "id")
-                report, recorded = grade_and_record(
-                    store,
-                    profile,
-                    q,
-                    answer,
-                    _rubric(rt, q.id),
-                    embedder=rt.embedder,
-                    chat_model=_chat(rt, args.grader),
-                    settings=rt.settings,
-                    reveal=args.reveal,
-                    mode=args.grader,
-                )
+            graded = grade_practice(
+                rt.settings,
+                rt.embedder,
+                profile,
+                answer,
+                question=args.question or None,
+                question_id=args.id,
+                due=bool(args.next),
+                chat_model=_chat(rt, args.grader),
+                mode=args.grader,
+                reveal=args.reveal,
+            )
+            report, recorded, match = graded.report, graded.attempt_id, graded.match
     finally:
         rt.close()
     if args.json:
@@ -329,26 +301,14 @@ def _cmd_batch(args: argparse.Namespace, rt: Runtime) -> int:
     return 0
 
 
-def _last_missing(rt: Runtime, profile: str | None, qid: str) -> list[str] | None:
-    if not profile or not rt.settings.learner_db.is_file():
-        return None
-    from agent.progress import ProgressStore
-
-    with ProgressStore(rt.settings.learner_db) as store:
-        attempts = [a for a in store.history(profile) if a.question_id == qid]
-    if not attempts:
-        return None
-    return [p["id"] for p in attempts[-1].report.get("missing", [])]
-
-
 def cmd_hint(args: argparse.Namespace, rt: Runtime) -> int:
-    from agent.grading import hint
     from agent.limits import check_question_id
+    from agent.practice import practice_hint
     from cli.output import print_json
 
     qid = check_question_id(args.id, "--id")
-    rubric = _rubric(rt, qid)
-    h = hint(qid, args.level, rubric, _last_missing(rt, args.profile, qid))
+    # With --profile, the hint is about what that profile's last attempt missed.
+    h = practice_hint(rt.settings, qid, args.level, args.profile)
     if args.json:
         print_json(asdict(h))
     else:
@@ -360,19 +320,17 @@ def run_quiz(
     rt: Runtime, profile: str, section: str | None, grader: str, stdin: TextIO, out: TextIO
 ) -> int:
     """The quiz loop over `stdin`/`out` (so tests can feed it): returns questions graded."""
-    from agent.grading import hint
-    from agent.practice import grade_and_record
+    from agent.practice import grade_and_record, next_due_question, practice_hint
 
     bank = _bank(rt)
     graded = 0
     with _store(rt, bank) as store:
         out.write("Answer in one line. h: hint (again for a stronger one), q: quit.\n")
         while True:
-            due = store.next_due(profile, section)
-            if due is None:
+            q = next_due_question(store, bank, profile, section)
+            if q is None:
                 out.write("Nothing is due now. Well done.\n")
                 break
-            q = _question_by_id(bank, due.question_id)
             rubric = _rubric(rt, q.id)
             out.write(f"\n[{q.id}] {q.text_en}\n")
             level = 0
@@ -388,7 +346,9 @@ def run_quiz(
                     return graded
                 if answer.lower() == "h":
                     level = min(3, level + 1)
-                    out.write(f"hint {level}: {hint(q.id, level, rubric).text}\n")
+                    # As `tutor hint --profile`: about what the last attempt missed.
+                    h = practice_hint(rt.settings, q.id, level, profile)
+                    out.write(f"hint {level}: {h.text}\n")
                     continue
                 if not answer:
                     continue

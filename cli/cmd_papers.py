@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import asdict
 from typing import Any
 
 from agent.runtime import Runtime
@@ -94,10 +93,9 @@ def cmd_list(args: argparse.Namespace, rt: Runtime) -> int:
 
 def cmd_fetch(args: argparse.Namespace, rt: Runtime) -> int:
     from cli.output import StderrProgress, print_json
-    from core.errors import IndexMissingError
     from corpus.catalog import build_catalog
-    from corpus.papers import fetch_papers, ingestable_paths, select_papers
-    from index.store import current_build_dir, ingest_paths
+    from corpus.papers import select_papers
+    from index.library import fetch_and_index
 
     settings = rt.settings
     papers = select_papers(
@@ -106,24 +104,11 @@ def cmd_fetch(args: argparse.Namespace, rt: Runtime) -> int:
         ids=args.ids,
         all_papers=args.all_papers,
     )
-    # Checked first, so nobody waits for downloads only to learn there is nowhere to put them.
-    if current_build_dir(settings) is None:
-        raise IndexMissingError(
-            f"no index in {settings.index_dir}: run `tutor index build` before `tutor papers fetch`"
-        )
-    progress = StderrProgress(enabled=not args.json)
-    results = fetch_papers(papers, settings, progress=progress)
-    paths = ingestable_paths(results)
-    report = ingest_paths(settings, rt.embedder, paths, progress) if paths else None
+    done = fetch_and_index(settings, rt.embedder, papers, StderrProgress(enabled=not args.json))
+    results, report = done.papers, done.ingest
     n_failed = sum(1 for r in results if r.status == "failed")
-    ingest_failed = bool(report and report.errors)
     if args.json:
-        print_json(
-            {
-                "papers": [r.to_json() for r in results],
-                "ingest": asdict(report) if report else None,
-            }
-        )
+        print_json(done.to_json())
     else:
         for r in results:
             if r.status in ("fetched", "cached"):
@@ -146,4 +131,4 @@ def cmd_fetch(args: argparse.Namespace, rt: Runtime) -> int:
                 f"{len(report.unchanged)} unchanged, {len(report.errors)} failed"
             )
         print(summary)
-    return 1 if n_failed or ingest_failed else 0
+    return 1 if done.failed else 0

@@ -477,7 +477,10 @@ def load_settings(
     for dotted, value in (overrides or {}).items():
         if value is not None:
             _set_dotted(over_tree, dotted, value)
-    tree = _merge(tree, over_tree)
+    return _validated(_merge(tree, over_tree))
+
+
+def _validated(tree: Mapping[str, Any]) -> Settings:
     try:
         return Settings.model_validate(tree)
     except ValidationError as exc:
@@ -485,3 +488,18 @@ def load_settings(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+def updated_settings(settings: Settings, changes: Mapping[str, Any]) -> Settings:
+    """`settings` with the dotted fields in `changes` set, checked as `load_settings` checks
+    its overrides (ConfigError naming the field); unlike there, None is a value: it clears
+    an optional field, e.g. {"llm.base_url": None} goes back to the bundled model.
+
+    >>> s = updated_settings(load_settings(environ={}), {"retrieval.k": 7, "llm.base_url": None})
+    >>> s.retrieval.k, s.llm.base_url
+    (7, None)
+    """
+    tree: dict[str, Any] = {}
+    for dotted, value in changes.items():
+        _set_dotted(tree, dotted, value)
+    return _validated(_merge(settings.model_dump(), tree))

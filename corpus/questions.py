@@ -214,3 +214,16 @@ def questions_for_section(
     """Questions whose heading path contains `section_substring` (case-insensitive)."""
     needle = section_substring.casefold()
     return [q for q in bank if any(needle in part.casefold() for part in q.section)]
+
+
+def questions_under(
+    bank: list[SelfCheckQuestion], heading_path: tuple[str, ...]
+) -> list[SelfCheckQuestion]:
+    """Questions asked in the section at `heading_path` or in a section below it.
+
+    >>> q = SelfCheckQuestion("SQ01", ("Background", "Transformers"), "Why?", {}, (), ())
+    >>> [len(questions_under([q], p)) for p in [("Background",), ("Background", "Transformers"), ("Diffusion",), ()]]
+    [1, 1, 0, 0]
+    """
+    n = len(heading_path)
+    return [q for q in bank if n and q.section[:n] == tuple(heading_path)]

@@ -10,6 +10,8 @@ MODULES = [
     "agent.context",
     "agent.question_match",
     "agent.tutor",
+    "core.settings",
+    "corpus.questions",
     "evals.retrieval",
     "evals.question_match",
     "evals.report",

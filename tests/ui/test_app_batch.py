@@ -42,3 +42,26 @@ def test_a_class_file_is_graded_recorded_and_offered_for_download(
 
     summary, graded = client.predict(None, False, api_name="/grade_batch")
     assert "choose a .csv or .jsonl file" in summary["error"] and graded is None
+
+
+def test_grade_by_lower_case_id_then_a_hint_about_what_it_missed_through_the_api(
+    serve, practice_index, wait_ready
+):
+    """/grade and /hint make the calls `tutor grade` and `tutor hint --profile` make: a
+    lower-case id is the question, and the hint follows the learner's last attempt."""
+    from gradio_client import Client
+
+    from agent.runtime import Runtime
+
+    only_sq10_1 = (
+        "The causal mask is a lower-triangular matrix added to the attention scores before "
+        "the softmax, with 0 on and below the diagonal and -inf above it."
+    )
+    client = Client(serve(Runtime(practice_index, fake_responses=["unused"])), verbose=False)
+    assert wait_ready(client)["ready"]
+    assert client.predict("SQ10", 3, "ann", api_name="/hint")["key_point_id"] == "SQ10.1"
+    report = client.predict("sq10", only_sq10_1, "ann", api_name="/grade")
+    assert report["question_id"] == "SQ10" and report["matched_question"]["method"] == "id"
+    assert [p["id"] for p in report["covered"]][:1] == ["SQ10.1"]
+    hint = client.predict("SQ10", 3, "ann", api_name="/hint")
+    assert hint["key_point_id"] in {p["id"] for p in report["missing"]}

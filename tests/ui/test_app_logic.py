@@ -1,11 +1,13 @@
-"""ui.app helpers and ui.streaming, without a server."""
+"""The ui modules' helpers and ui.streaming, without a server."""
 
 from __future__ import annotations
 
 import pytest
 
 from core.errors import ConfigError, InputError, LLMUnreachableError
-from ui.app import check_exposure, error_message, history_of, is_loopback, parse_auth
+from ui.app import check_exposure, is_loopback, parse_auth
+from ui.chat import history_of
+from ui.common import error_message
 from ui.render import Turn
 from ui.streaming import stream_ask
 
@@ -106,11 +108,11 @@ def test_tutor_ui_refuses_other_interfaces_without_a_password(tmp_path):
 def test_a_hint_level_outside_1_to_3_is_a_clear_message(tmp_path):
     from agent.runtime import Runtime
     from core.settings import load_settings
-    from ui.app import _hint
+    from ui.practice import hint_json
 
     rt = Runtime(load_settings(overrides={"index.data_dir": tmp_path}, environ={}))
-    assert _hint(rt, "SQ03", 2.0, "ana")["level"] == 2  # a JSON client's 2.0 is level 2
+    assert hint_json(rt, "SQ03", 2.0, "ana")["level"] == 2  # a JSON client's 2.0 is level 2
     for level in (9, 0, float("nan"), float("inf"), -float("inf"), 1.5, None, "2", True):
         with pytest.raises(InputError, match="the hint level must be") as err:
-            _hint(rt, "SQ03", level, "ana")  # type: ignore[arg-type]
+            hint_json(rt, "SQ03", level, "ana")
         assert "something went wrong" not in error_message(err.value)

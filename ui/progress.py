@@ -1,0 +1,107 @@
+"""The Progress tab: a learner's mastery per section, due questions, attempts, export."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+from agent.progress import ProgressStore
+from core.settings import Settings
+from corpus.questions import SelfCheckQuestion
+from ui import render
+from ui.common import error_html, error_message
+from ui.state import AppState
+
+
+@contextlib.contextmanager
+def progress_store(settings: Settings) -> Iterator[tuple[ProgressStore, list[SelfCheckQuestion]]]:
+    """The learner database and the question bank, opened per call (SQLite connections
+    stay in their thread)."""
+    from agent.practice import open_progress
+    from corpus.questions import load_question_bank
+
+    bank = load_question_bank(settings.corpus.dir)
+    with open_progress(settings, bank) as store:
+        yield store, bank
+
+
+def attempt_rows(settings: Settings, learner: str | None) -> list[list[Any]]:
+    with progress_store(settings) as (store, _):
+        return [
+            [a.created_at, a.question_id, a.verdict, a.score]
+            for a in reversed(store.history(learner or "default"))
+        ]
+
+
+def progress_tab(gr: Any, app: AppState, profile: Any) -> None:
+    """The Progress tab: mastery per section, what is due, the attempts, a CSV export."""
+    who = gr.Markdown()
+    refresh = gr.Button("Refresh", elem_id="progress-refresh")
+    chart = gr.HTML("", padding=True, elem_id="mastery")
+    with gr.Row():
+        due = gr.Dataframe(
+            headers=["question", "section", "due", "last score"],
+            label="Due now",
+            interactive=False,
+            elem_id="progress-due",
+        )
+        history = gr.Dataframe(
+            headers=["when", "question", "verdict", "score"],
+            label="Attempts",
+            interactive=False,
+            elem_id="progress-attempts",
+        )
+    with gr.Row():
+        export = gr.Button("Export my attempts (CSV)", elem_id="progress-export")
+        deck = gr.Button("Flashcards of my due questions (Anki)", elem_id="progress-flashcards")
+    download = gr.File(label="Export", interactive=False, elem_id="progress-download")
+
+    def show(p: str | None) -> list[Any]:
+        learner = p or "default"
+        try:
+            settings = app.settings
+            with progress_store(settings) as (store, _):
+                mastery = [asdict(m) for m in store.mastery_by_section(learner)]
+                due_rows = [
+                    [d.question_id, d.section, d.due, d.last_score]
+                    for d in store.due_items(learner)
+                ]
+            return [
+                f"Learner profile: `{learner}`",
+                render.mastery_html(mastery),
+                due_rows,
+                attempt_rows(settings, learner),
+            ]
+        except Exception as exc:
+            return [f"Learner profile: `{learner}`", error_html(exc), [], []]
+
+    def do_export(p: str | None) -> Any:
+        from agent.practice import export_attempts_file
+
+        return str(export_attempts_file(app.settings, p or "default"))
+
+    def do_deck(p: str | None) -> Any:
+        import hashlib
+
+        from agent.flashcards import export_flashcards
+        from core.limits import check_profile
+
+        try:
+            learner = check_profile(p or "default", app.settings.limits.max_profile_chars)
+            exports = app.settings.index.data_dir / "exports"
+            exports.mkdir(parents=True, exist_ok=True)
+            # Named by a hash of the learner: a name never becomes part of a path, and a
+            # learner's new export replaces their last one (atomically).
+            digest = hashlib.sha1(learner.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+            out = exports / f"flashcards-{digest}.apkg"
+            return export_flashcards(app.settings, out, "apkg", learner=learner).path
+        except Exception as exc:
+            raise gr.Error(error_message(exc)) from exc
+
+    outs = [who, chart, due, history]
+    refresh.click(show, profile, outs, api_visibility="private")
+    profile.change(show, profile, outs, api_visibility="private")
+    export.click(do_export, profile, download, api_visibility="private")
+    deck.click(do_deck, profile, download, api_visibility="private")
