@@ -96,9 +96,9 @@ def _grader_option(p: argparse.ArgumentParser) -> None:
 
 
 def _bank(rt: Runtime) -> list[Any]:
-    from corpus.questions import load_question_bank
+    from agent.question_bank import load_settings_bank
 
-    return load_question_bank(rt.settings.corpus.dir)
+    return load_settings_bank(rt.settings)
 
 
 def _store(rt: Runtime, bank: list[Any]) -> Any:
@@ -114,11 +114,13 @@ def _rubric(rt: Runtime, qid: str) -> Any:
 
 
 def _question_by_id(bank: list[Any], qid: str) -> Any:
-    wanted = qid.strip().upper()
+    wanted = qid.strip().casefold()
     for q in bank:
-        if q.id == wanted:
+        if q.id.casefold() == wanted:
             return q
-    raise ConfigError(f"no self-check question {qid!r}: use one of SQ01..SQ{len(bank):02d}")
+    raise ConfigError(
+        f"no question {qid!r}: use SQ01..SQ12 or a practice id (tutor questions lists them)"
+    )
 
 
 def _matched(rt: Runtime, bank: list[Any], text: str) -> Any:

@@ -351,12 +351,12 @@ def _chat_tab(gr: Any, app: AppState) -> None:
 
 
 def _practice_tab(gr: Any, app: AppState, profile: Any) -> None:
-    from corpus.questions import load_question_bank
+    from agent.question_bank import load_settings_bank
 
     try:
-        bank = load_question_bank(app.settings.corpus.dir)
+        bank = load_settings_bank(app.settings)
     except TutorError as exc:
-        gr.Markdown(f"The self-check questions cannot be loaded: {exc}")
+        gr.Markdown(f"The question bank cannot be loaded: {exc}")
         return
     choices = [(f"{q.id} · {q.text_en}", q.id) for q in bank]
     texts = {q.id: q.text_en for q in bank}
@@ -456,8 +456,8 @@ def _grade(rt: Runtime, question: str, answer: str, learner: str) -> dict[str, A
     an id or a question's text, matched as `tutor grade --question` matches it."""
     from agent.grading import load_rubric
     from agent.practice import grade_and_record, open_progress
+    from agent.question_bank import load_settings_bank
     from agent.question_match import match_question
-    from corpus.questions import load_question_bank
 
     if isinstance(answer, str) and not answer.strip():
         raise ConfigError("write an answer first (or ask for a hint)")
@@ -467,7 +467,7 @@ def _grade(rt: Runtime, question: str, answer: str, learner: str) -> dict[str, A
     check_text(question, "the question", lim.max_question_chars, "limits.max_question_chars")
     check_answer(answer, rt.settings)
     check_profile(learner, lim.max_profile_chars)
-    bank = load_question_bank(rt.settings.corpus.dir)
+    bank = load_settings_bank(rt.settings)
     match = match_question(question, bank, rt.embedder, rt.settings.grading.question_match)
     q = next(q for q in bank if q.id == match.question_id)
     rubric = load_rubric(rt.settings.grading.rubrics_dir, q.id, rt.settings.corpus.dir)
@@ -512,9 +512,9 @@ def _hint(rt: Runtime, question_id: str, level: int, learner: str) -> dict[str, 
 def _progress_store(rt: Runtime) -> Any:
     """The learner database, opened per call (SQLite connections stay in their thread)."""
     from agent.practice import open_progress
-    from corpus.questions import load_question_bank
+    from agent.question_bank import load_settings_bank
 
-    return open_progress(rt.settings, load_question_bank(rt.settings.corpus.dir))
+    return open_progress(rt.settings, load_settings_bank(rt.settings))
 
 
 def _attempt_rows(rt: Runtime, learner: str | None) -> list[list[Any]]:
