@@ -71,10 +71,12 @@ class PracticeQuestionFile(BaseModel):
     misconceptions: list[_Misconception] = []
 
 
-def _sections(corpus_dir: Path) -> set[tuple[str, ...]]:
+def _sections(corpus_dir: Path) -> dict[tuple[str, ...], int]:
+    """Heading path -> position, for the headings of roadmap-en.md in document order."""
     # roadmap-en.md starts with an HTML <h1>, so its "##" headings are the top level.
     text = (corpus_dir / EN_DOC).read_text(encoding="utf-8")
-    return {path for _, path in heading_spans(text) if path[0] != "Table of Content"}
+    paths = [path for _, path in heading_spans(text) if path[0] != "Table of Content"]
+    return {path: i for i, path in enumerate(paths)}
 
 
 def _check_note(note: str, corpus_dir: Path, catalog: list[Paper], where: str) -> None:
@@ -90,7 +92,11 @@ def _check_note(note: str, corpus_dir: Path, catalog: list[Paper], where: str) -
 
 
 def parse_practice_question(
-    data: Any, corpus_dir: Path, catalog: list[Paper], sections: set[tuple[str, ...]], name: str
+    data: Any,
+    corpus_dir: Path,
+    catalog: list[Paper],
+    sections: dict[tuple[str, ...], int],
+    name: str,
 ) -> tuple[SelfCheckQuestion, Rubric]:
     """The question and its rubric from one decoded file; EvalDataError names what is wrong."""
     try:
@@ -139,7 +145,8 @@ def parse_practice_question(
 def load_practice_questions(
     rubrics_dir: Path, corpus_dir: Path
 ) -> list[tuple[SelfCheckQuestion, Rubric, str]]:
-    """(question, rubric, reference answer) of every PQ-*.json in `rubrics_dir`, by file name."""
+    """(question, rubric, reference answer) of every PQ-*.json in `rubrics_dir`, in the
+    roadmap's order of sections."""
     rubrics_dir, corpus_dir = Path(rubrics_dir), Path(corpus_dir)
     paths = sorted(rubrics_dir.glob(PRACTICE_GLOB))
     if not paths:
@@ -162,6 +169,8 @@ def load_practice_questions(
             raise EvalDataError(f"{path.name}: question id {question.id} is used twice")
         seen.add(question.id)
         out.append((question, rubric, data["reference_answer"]))
+    # In the roadmap's order of sections, then by number within a section.
+    out.sort(key=lambda item: (sections[item[0].section], int(item[0].id.rsplit("-", 1)[1])))
     return out
 
 
