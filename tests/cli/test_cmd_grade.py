@@ -254,3 +254,29 @@ def test_grade_explain_shows_support_evidence_and_passages(cli):
     assert missing
     after = out.split(missing[0], 1)[1].splitlines()[1]
     assert after.startswith("      passage: notes/") and '"' not in after
+
+
+def test_practice_questions_are_listed_hinted_graded_and_recorded(cli):
+    rc, out, _ = cli("questions", "--json")
+    bank = json.loads(out)
+    assert rc == 0 and [q["id"] for q in bank[:12]] == [f"SQ{n:02d}" for n in range(1, 13)]
+    practice = [q for q in bank if q["kind"] == "practice"]
+    assert len(bank) >= 85 and len(practice) == len(bank) - 12
+    assert all(q["difficulty"] and q["readings"] and q["section"] for q in practice)
+    rc, out, _ = cli("questions", "--section", "Model Merging")
+    assert rc == 0 and "PQ-model-merging-1" in out and "[easy]" in out
+
+    rc, out, _ = cli("hint", "--id", "pq-peft-2", "--level", "1")
+    assert rc == 0 and "hint 1:" in out
+    answer = (
+        "Model merging merges two or more LLMs trained on different tasks into a single LLM, "
+        "to combine their strengths and knowledge; for example a code model and a math model "
+        "merged into one that does both."
+    )
+    rc, out, _ = cli("grade", "--id", "PQ-model-merging-1", "--answer", answer, "--json")
+    report = json.loads(out)
+    assert rc == 0 and report["question_id"] == "PQ-model-merging-1"
+    assert report["verdict"] == "correct" and report["attempt_id"] == 1
+    rc, out, _ = cli("progress", "--json")
+    sections = {s["section"]: s for s in json.loads(out)["sections"]}
+    assert sections["Model Merging"]["attempted"] == 1
