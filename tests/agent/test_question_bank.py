@@ -26,7 +26,10 @@ from corpus.notes_meta import load_notes
 
 RUBRICS = REPO_ROOT / "evals" / "rubrics"
 CORPUS = REPO_ROOT / "corpus"
-OFF_TOPIC = "To bake bread, mix flour, water, salt and yeast, then bake it."
+OFF_TOPIC = (
+    "To bake bread, mix flour, water, salt and yeast, then bake it.",
+    "Paris is the capital of France, and the Eiffel Tower was finished in 1889.",
+)
 SQ_IDS = [f"SQ{n:02d}" for n in range(1, 13)]
 BK, LLM = "Background Knowledge", "Large Language Models (LLMs)"
 DM, LMM = "Diffusion Models", "Large Multimodal Models (LMMs)"
@@ -206,8 +209,9 @@ def test_every_question_gives_its_reference_full_credit_and_nonsense_none(
                 mode="deterministic",
             )
 
-        good, empty, off = grade(reference), grade(""), grade(OFF_TOPIC)
-        results[qid] = (good.verdict, good.score, empty.score, off.score)
+        good, empty = grade(reference), grade("")
+        off = max(grade(text).score for text in OFF_TOPIC)
+        results[qid] = (good.verdict, good.score, empty.score, off)
     not_correct = {q: r for q, r in results.items() if r[0] != "correct"}
     assert not not_correct, not_correct
     not_full = {q: r for q, r in results.items() if q.startswith("PQ-") and r[1] < 5}
