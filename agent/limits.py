@@ -63,11 +63,12 @@ def check_answer(answer: Any, settings: Settings, what: str = "the answer") -> s
 
 
 def check_question_id(value: Any, what: str = "the question id") -> str:
-    """A self-check question id (SQ03), stripped and upper-cased; it names a rubric file,
-    so anything but letters, digits, '-' and '_' is refused before it reaches a path.
+    """A question id, stripped and in its canonical case: a self-check id upper-cased
+    (SQ03), a practice id as "PQ-" and a lower-case slug (PQ-peft-2). It names a rubric
+    file, so anything but letters, digits, '-' and '_' is refused before it reaches a path.
 
-    >>> check_question_id(" sq03 ")
-    'SQ03'
+    >>> check_question_id(" sq03 "), check_question_id("pq-PEFT-2")
+    ('SQ03', 'PQ-peft-2')
     """
     if not isinstance(value, str):
         raise InputError(f"{what} must be text such as SQ03")
@@ -77,4 +78,6 @@ def check_question_id(value: Any, what: str = "the question id") -> str:
     if not _QUESTION_ID.fullmatch(wanted):
         shown = wanted if len(wanted) <= 20 else wanted[:17] + "..."
         raise InputError(f"{what} {shown!r} is not a question id: use one such as SQ03")
+    if wanted[:3].upper() == "PQ-":
+        return "PQ-" + wanted[3:].lower()
     return wanted.upper()

@@ -14,17 +14,31 @@ from langchain_core.language_models import BaseChatModel
 from agent.grading import GradeReport, Hint, Rubric, grade_answer, hint, load_rubric
 from agent.limits import check_answer, check_question_id
 from agent.progress import DueItem, ProgressStore
+from agent.question_bank import load_settings_bank
 from agent.question_match import QuestionMatch, match_question
 from core.errors import ConfigError, InputError
 from core.limits import check_profile, check_text
 from core.settings import Settings
-from corpus.questions import SelfCheckQuestion, load_question_bank, questions_for_section
+from corpus.questions import SelfCheckQuestion, questions_for_section
 from index.embedders import Embedder
+
+# Subsection titles the roadmap uses under more than one part ("Evaluation" of LLMs and of
+# diffusion models); tests/agent/test_practice.py checks this against roadmap-en.md.
+SHARED_HEADINGS = frozenset(
+    {"Pretraining and Finetuning", "Evaluation", "Efficient Generation", "Knowledge Editing"}
+    | {"Open Challenges"}
+)
 
 
 def section_of(question: SelfCheckQuestion) -> str:
-    """The heading a question sits under: what progress groups questions by."""
-    return question.section[-1] if question.section else ""
+    """The heading a question sits under: what progress groups questions by. A heading
+    the roadmap repeats under several parts keeps its part ("Diffusion Models > Evaluation"),
+    so that mastery of LLM evaluation and of diffusion evaluation stay apart."""
+    if not question.section:
+        return ""
+    if len(question.section) > 1 and question.section[-1] in SHARED_HEADINGS:
+        return " > ".join(question.section)
+    return question.section[-1]
 
 
 def open_progress(settings: Settings, bank: Sequence[SelfCheckQuestion]) -> ProgressStore:
@@ -98,13 +112,14 @@ class PracticeGrade:
 
 
 def question_by_id(bank: Sequence[SelfCheckQuestion], question_id: str) -> SelfCheckQuestion:
-    """The bank question with this id ("sq03" names SQ03); ConfigError naming the range."""
-    wanted = question_id.strip().upper()
+    """The bank question with this id, in any case ("sq03" names SQ03); ConfigError
+    saying where the ids are listed."""
+    wanted = question_id.strip().casefold()
     for q in bank:
-        if q.id == wanted:
+        if q.id.casefold() == wanted:
             return q
     raise ConfigError(
-        f"no self-check question {question_id!r}: use one of {bank[0].id}..{bank[-1].id}"
+        f"no question {question_id!r}: use SQ01..SQ12 or a practice id (tutor questions lists them)"
         if bank
         else "the question bank is empty"
     )
@@ -173,7 +188,7 @@ def grade_practice(
         question_id = check_question_id(question_id)
     check_answer(answer, settings)
     check_profile(profile, lim.max_profile_chars)
-    bank = load_question_bank(settings.corpus.dir)
+    bank = load_settings_bank(settings)
     with open_progress(settings, bank) as store:
         if question is not None:
             q, match = find_question(bank, question, embedder, settings)
@@ -240,6 +255,6 @@ def export_attempts_file(settings: Settings, profile: str) -> Path:
     # The app's own folder under the data dir (export_csv creates no folders: a typo in a
     # path a person typed must not create folders).
     exports.mkdir(parents=True, exist_ok=True)
-    with open_progress(settings, load_question_bank(settings.corpus.dir)) as store:
+    with open_progress(settings, load_settings_bank(settings)) as store:
         store.export_csv(learner, path)
     return path

@@ -58,6 +58,7 @@ class QuestionMatcher:
         self.embedder = embedder
         self.threshold = threshold
         self._by_id = {q.id: q for q in self.bank}
+        self._by_folded_id = {q.id.casefold(): q for q in self.bank}
         self._by_text = {
             normalise_question(text): q for q in self.bank for text in q.texts.values()
         }
@@ -73,6 +74,9 @@ class QuestionMatcher:
     def exact(self, text: str) -> QuestionMatch | None:
         """The question `text` names by id or by its exact wording, without embedding."""
         key = normalise_question(text)
+        q = self._by_folded_id.get(text.strip().casefold())
+        if q is not None:  # any id of the bank, e.g. a practice question's "PQ-peft-2"
+            return QuestionMatch(q.id, q.text_en, 1.0, "id")
         if m := _ID_RE.match(key.replace("-", "")):
             q = self._by_id.get(f"SQ{int(m.group(1)):02d}")
             if q is not None:

@@ -42,7 +42,7 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
     p.set_defaults(settings_overrides=llm_overrides)
     add("chat", cmd_chat, p)
 
-    p = sub.add_parser("questions", help="the roadmap's self-check questions")
+    p = sub.add_parser("questions", help="the question bank: self-check and practice questions")
     p.add_argument("--section", help="section name substring, e.g. Transformer")
     p.add_argument("--json", action="store_true")
     add("questions", cmd_questions, p)
@@ -161,10 +161,10 @@ def cmd_chat(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def cmd_questions(args: argparse.Namespace, rt: Runtime) -> int:
+    from agent.question_bank import load_settings_bank
     from cli.output import print_json
-    from corpus.questions import load_question_bank
 
-    bank = load_question_bank(rt.settings.corpus.dir)
+    bank = load_settings_bank(rt.settings)
     if args.section:
         bank = [q for q in bank if args.section.lower() in " > ".join(q.section).lower()]
     if args.json:
@@ -176,7 +176,8 @@ def cmd_questions(args: argparse.Namespace, rt: Runtime) -> int:
         if section != current:
             print(f"\n{section}")
             current = section
-        print(f"  {q.id}  {q.text_en}")
+        level = f"  [{q.difficulty}]" if q.difficulty else ""
+        print(f"  {q.id}  {q.text_en}{level}")
     return 0
 
 

@@ -96,9 +96,9 @@ def _grader_option(p: argparse.ArgumentParser) -> None:
 
 
 def _bank(rt: Runtime) -> list[Any]:
-    from corpus.questions import load_question_bank
+    from agent.question_bank import load_settings_bank
 
-    return load_question_bank(rt.settings.corpus.dir)
+    return load_settings_bank(rt.settings)
 
 
 def _store(rt: Runtime, bank: list[Any]) -> Any:

@@ -56,6 +56,10 @@ class SelfCheckQuestion:
     texts: dict[str, str]  # language -> question text: "en" and "es"
     source_spans: tuple[tuple[str, int, int], ...]
     readings: tuple[Reading, ...]
+    # Practice questions (agent.question_bank) beyond the roadmap's own: "easy", "medium"
+    # or "hard", and "practice"; the roadmap's questions are "self-check" without one.
+    difficulty: str | None = None
+    kind: str = "self-check"
 
 
 @dataclass(frozen=True)

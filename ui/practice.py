@@ -58,12 +58,12 @@ def grade_batch(rt: Runtime, path: Path, record: bool) -> tuple[dict[str, Any], 
 
 def practice_tab(gr: Any, app: AppState, profile: Any) -> None:
     """The Practice tab: grade an answer to a self-check question, or ask for a hint."""
-    from corpus.questions import load_question_bank
+    from agent.question_bank import load_settings_bank
 
     try:
-        bank = load_question_bank(app.settings.corpus.dir)
+        bank = load_settings_bank(app.settings)
     except TutorError as exc:
-        gr.Markdown(f"The self-check questions cannot be loaded: {exc}")
+        gr.Markdown(f"The question bank cannot be loaded: {exc}")
         return
     choices = [(f"{q.id} · {q.text_en}", q.id) for q in bank]
     texts = {q.id: q.text_en for q in bank}

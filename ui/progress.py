@@ -20,9 +20,9 @@ def progress_store(settings: Settings) -> Iterator[tuple[ProgressStore, list[Sel
     """The learner database and the question bank, opened per call (SQLite connections
     stay in their thread)."""
     from agent.practice import open_progress
-    from corpus.questions import load_question_bank
+    from agent.question_bank import load_settings_bank
 
-    bank = load_question_bank(settings.corpus.dir)
+    bank = load_settings_bank(settings)
     with open_progress(settings, bank) as store:
         yield store, bank
 

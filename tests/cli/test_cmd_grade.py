@@ -7,6 +7,7 @@ import argparse
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -110,7 +111,8 @@ def test_a_reworded_question_finds_its_rubric_and_the_report_says_how(cli):
     assert json.loads(out)["matched_question"]["method"] == "id"
 
     rc, out, err = cli("grade", "--question", "How do I bake sourdough bread?", "--answer", "x")
-    assert rc == 2 and err.count("\n") == 1 and "closest: SQ" in err
+    # The closest questions come from the whole bank: self-check or practice ones.
+    assert rc == 2 and err.count("\n") == 1 and re.search(r"closest: (SQ\d\d|PQ-)", err)
     rc, out, _ = cli(
         "grade", "--question", "How do I bake sourdough bread?", "--answer", "x", "--json"
     )
@@ -284,3 +286,29 @@ def test_the_quiz_hint_follows_the_last_attempt_as_tutor_hint_does(tmp_path, nan
     missed = {kp.id: kp.text for kp in rubric.key_points}
     assert any(missed[p.id] in hint3 for p in report.missing)
     assert missed["SQ10.1"] not in hint3
+
+
+def test_practice_questions_are_listed_hinted_graded_and_recorded(cli):
+    rc, out, _ = cli("questions", "--json")
+    bank = json.loads(out)
+    assert rc == 0 and [q["id"] for q in bank[:12]] == [f"SQ{n:02d}" for n in range(1, 13)]
+    practice = [q for q in bank if q["kind"] == "practice"]
+    assert len(bank) >= 85 and len(practice) == len(bank) - 12
+    assert all(q["difficulty"] and q["readings"] and q["section"] for q in practice)
+    rc, out, _ = cli("questions", "--section", "Model Merging")
+    assert rc == 0 and "PQ-model-merging-1" in out and "[easy]" in out
+
+    rc, out, _ = cli("hint", "--id", "pq-peft-2", "--level", "1")
+    assert rc == 0 and "hint 1:" in out
+    answer = (
+        "Model merging merges two or more LLMs trained on different tasks into a single LLM, "
+        "to combine their strengths and knowledge; for example a code model and a math model "
+        "merged into one that does both."
+    )
+    rc, out, _ = cli("grade", "--id", "PQ-model-merging-1", "--answer", answer, "--json")
+    report = json.loads(out)
+    assert rc == 0 and report["question_id"] == "PQ-model-merging-1"
+    assert report["verdict"] == "correct" and report["attempt_id"] == 1
+    rc, out, _ = cli("progress", "--json")
+    sections = {s["section"]: s for s in json.loads(out)["sections"]}
+    assert sections["Model Merging"]["attempted"] == 1
