@@ -96,6 +96,21 @@ def numbers_in(text: str) -> set[str]:
     return {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)}
 
 
+_NAMED_NUMBER = re.compile(r"\b[A-Za-z]+-?\d+(?:\.\d+)?\b")
+
+
+def stated_figures(text: str) -> set[str]:
+    """The numbers a text states, with a number that is part of a name kept with it:
+    "GPT-4" is the figure "gpt4", not the number 4 (a passage on GPT-3's 175 billion
+    parameters with "4N FLOPs" in it states 4 but says nothing of GPT-4).
+
+    >>> sorted(stated_figures("GPT-4 has 175 billion parameters; Llama-2 uses 4N FLOPs."))
+    ['175', '4', 'gpt4', 'llama2']
+    """
+    names = {m.group(0).lower().replace("-", "") for m in _NAMED_NUMBER.finditer(text)}
+    return names | numbers_in(_NAMED_NUMBER.sub(" ", text))
+
+
 def numeric_support(sentence: str, passage: str) -> float:
     """Share of the sentence's numbers that the passage states (1.0 when it states none).
 
@@ -108,11 +123,13 @@ def numeric_support(sentence: str, passage: str) -> float:
     0.0
     >>> numeric_support("GPT-3 has 175 billion parameters.", "GPT-3 has 175 billion parameters.")
     1.0
+    >>> numeric_support("GPT-4 has 175 billion parameters.", "GPT-3 has 175 billion, 4N FLOPs.")
+    0.5
     """
-    wanted = numbers_in(sentence)
+    wanted = stated_figures(sentence)
     if not wanted:
         return 1.0
-    return len(wanted & numbers_in(passage)) / len(wanted)
+    return len(wanted & stated_figures(passage)) / len(wanted)
 
 
 def dense_support(cosine: float, floor: float = 0.78, span: float = 0.14) -> float:

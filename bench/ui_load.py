@@ -5,7 +5,7 @@ measured as a learner sees them, from sending the request (queue wait included):
 chosen passages (first_passage), to the first streamed text (ttft) and to the checked
 answer (total). Prints one JSON object:
 
-    {"levels": {"1": {"first_passage_p50_s": .., "ttft_p50_s": .., "total_p50_s": .., ...}}}
+    {"levels": [{"sessions": 1, "first_passage_p50_s": .., "ttft_p50_s": .., ...}, ...]}
 
 Usage:
     python bench/ui_load.py --url http://127.0.0.1:7860          # a running `tutor ui`
@@ -36,6 +36,14 @@ QUESTIONS = [
     "How are decoder-only transformers trained?",
     "What is grouped-query attention?",
     "Why do RNNs work better than MLPs on time series?",
+    "How does LoRA reduce the cost of fine-tuning?",
+    "What is retrieval-augmented generation?",
+    "How do diffusion models add and remove noise?",
+    "Why does the KV cache grow with the context length?",
+    "What does RLHF add to a pretrained language model?",
+    "How is perplexity computed?",
+    "Which papers does the roadmap list for model merging?",
+    "What is the difference between MQA and GQA?",
 ]
 FAKE_REPLY = (
     "Multi-query attention shares one key and value head across all query heads [1]. "
@@ -86,11 +94,12 @@ def one_session(url: str, question: str, timeout: float) -> dict[str, Any]:
     return out
 
 
-def run_level(url: str, n: int, timeout: float) -> dict[str, Any]:
+def run_level(url: str, n: int, timeout: float, first: int = 0) -> dict[str, Any]:
+    """`n` sessions at once, asking QUESTIONS[first], QUESTIONS[first + 1], ..."""
     results: list[dict[str, Any]] = [{} for _ in range(n)]
 
     def worker(i: int) -> None:
-        results[i] = one_session(url, QUESTIONS[i % len(QUESTIONS)], timeout)
+        results[i] = one_session(url, QUESTIONS[(first + i) % len(QUESTIONS)], timeout)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
     t0 = time.monotonic()
@@ -171,10 +180,16 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"error": f"app not ready: {status['detail']}"}))
             return 1
         levels = [int(x) for x in args.levels.split(",") if x.strip()]
+        # Each level asks questions the server has not seen yet: a repeated prompt would be
+        # answered from llama.cpp's prompt cache and time nothing but the cache.
+        runs, first = [], 0
+        for n in levels:
+            runs.append(run_level(url, n, args.timeout, first))
+            first += n
         report = {
             "url": url,
             "model": "fake" if args.fake else status["detail"],
-            "levels": {str(n): run_level(url, n, args.timeout) for n in levels},
+            "levels": runs,
         }
         print(json.dumps(report, indent=2))
     finally:
