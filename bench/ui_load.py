@@ -17,6 +17,7 @@ Only loopback addresses are accepted: this sends bursts of requests.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import threading
@@ -144,7 +145,9 @@ def _start_app(args: argparse.Namespace) -> tuple[Any, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    return launch(settings, "127.0.0.1", port, runtime=runtime, block=False, quiet=True)
+    # Gradio prints its MCP banner on stdout even when quiet; stdout is this bench's JSON.
+    with contextlib.redirect_stdout(sys.stderr):
+        return launch(settings, "127.0.0.1", port, runtime=runtime, block=False, quiet=True)
 
 
 def main(argv: list[str] | None = None) -> int:
