@@ -67,6 +67,17 @@ def format_sources(citations: Sequence[Citation]) -> str:
     return "\n".join(lines)
 
 
+# The language's own name too, in the request to rewrite a draft that came back in
+# another language ("in Spanish (español)").
+NATIVE_NAMES = {
+    "es": "español",
+    "fr": "français",
+    "ja": "日本語",
+    "zh-Hans": "简体中文",
+    "zh-Hant": "繁體中文",
+}
+
+
 def answer_prompt(question: str, citations: Sequence[Citation], language: str) -> str:
     lang = LANGUAGE_NAMES.get(language, "English")
     return (
@@ -74,6 +85,14 @@ def answer_prompt(question: str, citations: Sequence[Citation], language: str) -
         f"Question: {question}\n"
         f"Answer in {lang}, citing the sources like [1]."
     )
+
+
+def rewrite_in_prompt(language: str) -> str:
+    """Asked once when a draft came back in another language than the one asked for."""
+    lang = LANGUAGE_NAMES.get(language, "English")
+    native = NATIVE_NAMES.get(language)
+    name = f"{lang} ({native})" if native else lang
+    return f"Rewrite your answer in {name}, keeping every [n] marker. Output only the answer."
 
 
 CONDENSE_SYSTEM = (

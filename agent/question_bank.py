@@ -14,6 +14,7 @@ field at fault; nothing is skipped silently.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,12 +22,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.grading import Rubric, locate_quote, parse_rubric
 from core.errors import EvalDataError
+from core.paths import REPO_ROOT
 from core.settings import Settings
 from corpus.catalog import Paper, build_catalog, find_paper, heading_spans
 from corpus.notes_meta import parse_note
 from corpus.questions import EN_DOC, Reading, SelfCheckQuestion, load_question_bank
 
 PRACTICE_GLOB = "PQ-*.json"
+SHIPPED_CORPUS_DIR = REPO_ROOT / "corpus"
+log = logging.getLogger(__name__)
 _ID_PATTERN = r"^PQ-[a-z0-9]+(?:-[a-z0-9]+)*-[0-9]+$"
 
 
@@ -175,9 +179,18 @@ def load_practice_questions(
 
 
 def load_bank(corpus_dir: Path, rubrics_dir: Path) -> list[SelfCheckQuestion]:
-    """The self-check questions (SQ01..SQ12) then the practice questions."""
+    """The self-check questions (SQ01..SQ12) then the practice questions.
+
+    The practice questions quote the shipped corpus and practise its roadmap's sections,
+    so they belong to it: over another corpus (corpus.dir pointing elsewhere, as the tests'
+    tiny corpora do) the bank is that corpus's self-check questions, and the log says so.
+    Over the shipped corpus every practice file must load, or loading fails."""
+    questions = load_question_bank(corpus_dir)
+    if Path(corpus_dir).resolve() != SHIPPED_CORPUS_DIR.resolve():
+        log.info("practice questions left out: %s is not the shipped corpus", corpus_dir)
+        return questions
     practice = [q for q, _, _ in load_practice_questions(rubrics_dir, corpus_dir)]
-    return [*load_question_bank(corpus_dir), *practice]
+    return [*questions, *practice]
 
 
 def load_settings_bank(settings: Settings) -> list[SelfCheckQuestion]:

@@ -71,6 +71,22 @@ def decide_abstention(
     return AbstentionDecision(False, None)
 
 
+def drifted_language(text: str, language: str, min_chars: int = 40) -> bool:
+    """True when `text` (long enough to tell) is not in `language` (scripts compared:
+    zh-Hans and zh-Hant count as one).
+
+    >>> drifted_language("MQA shares one key and value head across all query heads.", "es")
+    True
+    >>> drifted_language("MQA comparte una sola cabeza de clave y valor entre todas las consultas.", "es")
+    False
+    """
+    from corpus.language import detect_language
+
+    if len(text.strip()) < min_chars:
+        return False
+    return detect_language(text).split("-")[0] != language.split("-")[0]
+
+
 def answer_language_for(question: str, requested: str | None = None) -> str:
     """The language to answer in: the one asked for, else the question's own.
 
@@ -294,6 +310,15 @@ class Tutor:
     def _passage_vectors(self, citations: Sequence[Citation]) -> np.ndarray:
         return self.embedder.embed_passages([c.text for c in citations])
 
+    def _rewrite(self, messages: list[Any], draft: str, language: str) -> str:
+        from langchain_core.messages import AIMessage
+
+        with translate_llm_errors(self.base_url):
+            msg = self.chat_model.invoke(
+                [*messages, AIMessage(draft), HumanMessage(prompts.rewrite_in_prompt(language))]
+            )
+        return _text_of(msg).strip()
+
     def warm_up(self, llm: bool = True) -> None:
         """Do once, before the first learner asks, what the first question would pay for:
         embed the self-check bank and (with `llm`) have the server evaluate the fixed
@@ -418,6 +443,14 @@ class Tutor:
         emit(split_sentences(pending))
         if not draft.strip():
             raise LLMResponseError("the model returned an empty answer")
+        if drifted_language(draft, language):
+            # The 1.5B model sometimes copies English sources verbatim although asked for
+            # another language; the draft was shown as provisional, so it is replaced.
+            rewritten = self._rewrite(messages, draft, language)
+            if rewritten and not drifted_language(rewritten, language):
+                draft = rewritten
+                emitted.clear()
+                emit(split_sentences(rewritten))
 
         ratio = supported_ratio(emitted)
         decision = decide_abstention(

