@@ -71,7 +71,10 @@ def decide_abstention(
     return AbstentionDecision(False, None)
 
 
-def drifted_language(text: str, language: str, min_chars: int = 40) -> bool:
+DRIFT_MIN_CHARS = 40  # shorter text does not tell its language reliably
+
+
+def drifted_language(text: str, language: str, min_chars: int = DRIFT_MIN_CHARS) -> bool:
     """True when `text` (long enough to tell) is not in `language` (scripts compared:
     zh-Hans and zh-Hant count as one).
 
@@ -415,13 +418,28 @@ class Tutor:
         emitted: list[AlignedSentence] = []
         first_token: float | None = None
 
+        # Checked sentences reach on_sentence once the draft's language is known (from its
+        # first DRIFT_MIN_CHARS), so a draft that is to be rewritten never reaches them.
+        delivered = 0
+        in_language: bool | None = None
+
+        def deliver(final: bool = False) -> None:
+            nonlocal delivered, in_language
+            if in_language is None:
+                seen = " ".join(a.text for a in emitted)
+                if len(seen.strip()) < DRIFT_MIN_CHARS and not final:
+                    return
+                in_language = not drifted_language(seen, language)
+            if in_language and on_sentence:
+                for a in emitted[delivered:]:
+                    on_sentence(_answer_sentence(a))
+                delivered = len(emitted)
+
         def emit(done_sentences: list[str]) -> None:
             if not done_sentences:
                 return
-            for a in self._align(done_sentences, citations, passage_vecs(), language):
-                emitted.append(a)
-                if on_sentence:
-                    on_sentence(_answer_sentence(a))
+            emitted.extend(self._align(done_sentences, citations, passage_vecs(), language))
+            deliver()
 
         pending = ""
         with translate_llm_errors(self.base_url):
@@ -443,14 +461,17 @@ class Tutor:
         emit(split_sentences(pending))
         if not draft.strip():
             raise LLMResponseError("the model returned an empty answer")
-        if drifted_language(draft, language):
+        deliver(final=True)
+        if not in_language:
             # The 1.5B model sometimes copies English sources verbatim although asked for
             # another language; the draft was shown as provisional, so it is replaced.
             rewritten = self._rewrite(messages, draft, language)
+            in_language = True  # the rewrite, or the draft itself when the rewrite drifts too
             if rewritten and not drifted_language(rewritten, language):
                 draft = rewritten
                 emitted.clear()
                 emit(split_sentences(rewritten))
+            deliver(final=True)
 
         ratio = supported_ratio(emitted)
         decision = decide_abstention(

