@@ -47,16 +47,16 @@ Answer: The Amazon carries more water than any other river [2]. It carries about
 
 def format_sources(citations: Sequence[Citation]) -> str:
     """The numbered sources as the model reads them. Only the innermost section heading
-        names a source: the file name and the full section path cost ~20 prompt tokens per
-        source and add nothing the model cites; a window that starts with its heading is not
+    names a source: the file name and the full section path cost ~20 prompt tokens per
+    source and add nothing the model cites; a window that starts with its heading is not
     named twice.
 
-        >>> from agent.records import Citation
-        >>> c = Citation(n=1, chunk_id="x", source="roadmap-en.md", section=("LLMs", "PEFT"),
-        ...              start=0, end=5, text="See [LoRA](https://arxiv.org/abs/1).", language="en",
-        ...              score=1.0)
-        >>> format_sources([c])
-        '<source n="1" from="PEFT">See LoRA.</source>'
+    >>> from agent.records import Citation
+    >>> c = Citation(n=1, chunk_id="x", source="roadmap-en.md", section=("LLMs", "PEFT"),
+    ...              start=0, end=5, text="See [LoRA](https://arxiv.org/abs/1).", language="en",
+    ...              score=1.0)
+    >>> format_sources([c])
+    '<source n="1" from="PEFT">See LoRA.</source>'
     """
     lines = []
     for c in citations:

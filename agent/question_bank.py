@@ -20,16 +20,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.grading import Rubric, locate_quote, parse_rubric
+from agent.grading import DEFAULT_CORPUS_DIR, Rubric, locate_quote, parse_rubric
 from core.errors import EvalDataError
-from core.paths import REPO_ROOT
 from core.settings import Settings
 from corpus.catalog import Paper, build_catalog, find_paper, heading_spans
 from corpus.notes_meta import parse_note
 from corpus.questions import EN_DOC, Reading, SelfCheckQuestion, load_question_bank
 
 PRACTICE_GLOB = "PQ-*.json"
-SHIPPED_CORPUS_DIR = REPO_ROOT / "corpus"
 log = logging.getLogger(__name__)
 _ID_PATTERN = r"^PQ-[a-z0-9]+(?:-[a-z0-9]+)*-[0-9]+$"
 
@@ -186,7 +184,7 @@ def load_bank(corpus_dir: Path, rubrics_dir: Path) -> list[SelfCheckQuestion]:
     tiny corpora do) the bank is that corpus's self-check questions, and the log says so.
     Over the shipped corpus every practice file must load, or loading fails."""
     questions = load_question_bank(corpus_dir)
-    if Path(corpus_dir).resolve() != SHIPPED_CORPUS_DIR.resolve():
+    if Path(corpus_dir).resolve() != DEFAULT_CORPUS_DIR.resolve():
         log.info("practice questions left out: %s is not the shipped corpus", corpus_dir)
         return questions
     practice = [q for q, _, _ in load_practice_questions(rubrics_dir, corpus_dir)]
