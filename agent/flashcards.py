@@ -472,6 +472,23 @@ def export_flashcards(
     return ExportResult(str(out), chosen, len(cards), who, tuple(c.question_id for c in cards))
 
 
+def export_deck_download(settings: Settings, profile: str) -> Path:
+    """Export `profile`'s due questions as an Anki deck under the data dir's exports
+    folder, for the web app to offer; returns its path. The file is named by a hash of the
+    learner, so a name never becomes part of a path, and a learner's new export replaces
+    their last one (atomically)."""
+    import hashlib
+
+    from core.limits import check_profile
+
+    learner = check_profile(profile, settings.limits.max_profile_chars)
+    exports = settings.index.data_dir / "exports"
+    exports.mkdir(parents=True, exist_ok=True)  # the app's own folder
+    digest = hashlib.sha1(learner.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    out = exports / f"flashcards-{digest}.apkg"
+    return Path(export_flashcards(settings, out, "apkg", learner=learner).path)
+
+
 def import_flashcards_csv(
     settings: Settings, path: Path, max_bytes: int = MAX_IMPORT_BYTES
 ) -> ImportReport:

@@ -83,20 +83,10 @@ def progress_tab(gr: Any, app: AppState, profile: Any) -> None:
         return str(export_attempts_file(app.settings, p or "default"))
 
     def do_deck(p: str | None) -> Any:
-        import hashlib
-
-        from agent.flashcards import export_flashcards
-        from core.limits import check_profile
+        from agent.flashcards import export_deck_download
 
         try:
-            learner = check_profile(p or "default", app.settings.limits.max_profile_chars)
-            exports = app.settings.index.data_dir / "exports"
-            exports.mkdir(parents=True, exist_ok=True)
-            # Named by a hash of the learner: a name never becomes part of a path, and a
-            # learner's new export replaces their last one (atomically).
-            digest = hashlib.sha1(learner.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-            out = exports / f"flashcards-{digest}.apkg"
-            return export_flashcards(app.settings, out, "apkg", learner=learner).path
+            return str(export_deck_download(app.settings, p or "default"))
         except Exception as exc:
             raise gr.Error(error_message(exc)) from exc
 
