@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.citations import (  # noqa: E402
     align_sentences,
+    numeric_support,
     pair_support,
     parse_markers,
     split_sentences,
@@ -73,6 +74,14 @@ def prepare(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 [r["language"]] * len(drafts),
                 langs,
             ).tolist()
+            # The support model with the kept checker's figure rule (same language only).
+            row["new_figures"] = [
+                [
+                    p * (numeric_support(d.text, c["text"]) if langs[j] == r["language"] else 1.0)
+                    for j, (p, c) in enumerate(zip(ps, sources, strict=True))
+                ]
+                for d, ps in zip(drafts, row["new"], strict=True)
+            ]
         rows.append(row)
     return rows
 
@@ -108,10 +117,14 @@ def main() -> int:
         ],
         "kept_checker_0.5": {h: score(rows, i, "old", 0.5) for i, h in enumerate(("tune", "test"))},
         "support_model": {},
+        "support_model_with_figures": {},
     }
     for t in np.round(np.arange(0.1, 0.65, 0.05), 2):
         result["support_model"][str(t)] = {
             h: score(rows, i, "new", float(t)) for i, h in enumerate(("tune", "test"))
+        }
+        result["support_model_with_figures"][str(t)] = {
+            h: score(rows, i, "new_figures", float(t)) for i, h in enumerate(("tune", "test"))
         }
     print(json.dumps(result, indent=2))
     return 0
