@@ -12,6 +12,14 @@ from typing import Any, Literal
 from langchain_core.language_models import BaseChatModel
 
 from agent.grading import GradeReport, Hint, Rubric, grade_answer, hint, load_rubric
+from agent.learning_path import (
+    PathStep,
+    Prerequisites,
+    build_path,
+    load_settings_path,
+    open_items,
+    section_path,
+)
 from agent.limits import check_answer, check_question_id
 from agent.progress import DueItem, ProgressStore
 from agent.question_bank import load_settings_bank
@@ -134,17 +142,44 @@ def find_question(
     return question_by_id(bank, match.question_id), match
 
 
+def section_labels(bank: Sequence[SelfCheckQuestion]) -> dict[str, str]:
+    """Section path -> the label progress groups that section's questions by."""
+    return {section_path(q): section_of(q) for q in bank}
+
+
+def learning_path(
+    store: ProgressStore,
+    bank: Sequence[SelfCheckQuestion],
+    profile: str,
+    prerequisites: Prerequisites,
+    unlock_at: float,
+) -> list[PathStep]:
+    """`profile`'s way through the roadmap: every section in order, with its mastery and
+    whether its prerequisites are mastered enough to unlock it."""
+    return build_path(
+        prerequisites, bank, store.mastery_by_section(profile), section_labels(bank), unlock_at
+    )
+
+
 def due_questions(
     store: ProgressStore,
     bank: Sequence[SelfCheckQuestion],
     profile: str,
     section: str | None = None,
+    prerequisites: Prerequisites | None = None,
+    unlock_at: float = 0.5,
 ) -> list[DueItem]:
     """What is due for `profile`, most overdue first; with `section`, only the questions
-    whose heading path contains it (`corpus.questions.questions_for_section`)."""
+    whose heading path contains it (`corpus.questions.questions_for_section`).
+
+    With a learning path and no `section`, new questions come only from unlocked sections
+    (reviews that are due always come). A learner who names a section gets its questions,
+    locked or not: they chose it."""
     due = store.due_items(profile)
     if not section:
-        return due
+        if prerequisites is None:
+            return due
+        return open_items(due, learning_path(store, bank, profile, prerequisites, unlock_at), bank)
     wanted = {q.id for q in questions_for_section(list(bank), section)}
     return [d for d in due if d.question_id in wanted]
 
@@ -154,10 +189,55 @@ def next_due_question(
     bank: Sequence[SelfCheckQuestion],
     profile: str,
     section: str | None = None,
+    prerequisites: Prerequisites | None = None,
+    unlock_at: float = 0.5,
 ) -> SelfCheckQuestion | None:
     """The question to practise next, or None when nothing is due."""
-    due = due_questions(store, bank, profile, section)
+    due = due_questions(store, bank, profile, section, prerequisites, unlock_at)
     return question_by_id(bank, due[0].question_id) if due else None
+
+
+def due_now(
+    settings: Settings,
+    store: ProgressStore,
+    bank: Sequence[SelfCheckQuestion],
+    profile: str,
+    section: str | None = None,
+) -> list[DueItem]:
+    """What practice offers `profile` now, in order: due reviews, then new questions of
+    the sections the configured learning path has unlocked."""
+    return due_questions(
+        store,
+        bank,
+        profile,
+        section,
+        prerequisites=load_settings_path(settings),
+        unlock_at=settings.grading.unlock_mastery,
+    )
+
+
+def next_question(
+    settings: Settings,
+    store: ProgressStore,
+    bank: Sequence[SelfCheckQuestion],
+    profile: str,
+    section: str | None = None,
+) -> SelfCheckQuestion | None:
+    """What `tutor quiz`, `tutor grade --next` and the Practice tab offer next (the first
+    of `due_now`), or None when nothing is due."""
+    due = due_now(settings, store, bank, profile, section)
+    return question_by_id(bank, due[0].question_id) if due else None
+
+
+def path_for(settings: Settings, profile: str) -> list[PathStep]:
+    """`profile`'s learning path over the configured bank (empty without a path file)."""
+    check_profile(profile, settings.limits.max_profile_chars)
+    prerequisites = load_settings_path(settings)
+    if prerequisites is None:
+        return []
+    bank = load_settings_bank(settings)
+    with open_progress(settings, bank) as store:
+        return learning_path(store, bank, profile, prerequisites, settings.grading.unlock_mastery)
 
 
 def grade_practice(
@@ -194,7 +274,7 @@ def grade_practice(
             q, match = find_question(bank, question, embedder, settings)
         else:
             if due:
-                found = next_due_question(store, bank, profile)
+                found = next_question(settings, store, bank, profile)
                 if found is None:
                     raise ConfigError(f"nothing is due for profile {profile!r}")
                 q = found

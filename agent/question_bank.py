@@ -73,7 +73,7 @@ class PracticeQuestionFile(BaseModel):
     misconceptions: list[_Misconception] = []
 
 
-def _sections(corpus_dir: Path) -> dict[tuple[str, ...], int]:
+def roadmap_sections(corpus_dir: Path) -> dict[tuple[str, ...], int]:
     """Heading path -> position, for the headings of roadmap-en.md in document order."""
     # roadmap-en.md starts with an HTML <h1>, so its "##" headings are the top level.
     text = (corpus_dir / EN_DOC).read_text(encoding="utf-8")
@@ -154,7 +154,7 @@ def load_practice_questions(
     if not paths:
         return []
     catalog = build_catalog(corpus_dir)
-    sections = _sections(corpus_dir)
+    sections = roadmap_sections(corpus_dir)
     out: list[tuple[SelfCheckQuestion, Rubric, str]] = []
     seen: set[str] = set()
     for path in paths:

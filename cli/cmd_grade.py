@@ -81,6 +81,13 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
     )
     add("progress", cmd_progress, p)
 
+    p = sub.add_parser(
+        "path", help="the roadmap's sections in order: prerequisites, mastery, what is unlocked"
+    )
+    p.add_argument("--profile")
+    p.add_argument("--json", action="store_true")
+    add("path", cmd_path, p)
+
 
 # ------------------------------------------------------------------ helpers
 
@@ -320,14 +327,14 @@ def run_quiz(
     rt: Runtime, profile: str, section: str | None, grader: str, stdin: TextIO, out: TextIO
 ) -> int:
     """The quiz loop over `stdin`/`out` (so tests can feed it): returns questions graded."""
-    from agent.practice import grade_and_record, next_due_question, practice_hint
+    from agent.practice import grade_and_record, next_question, practice_hint
 
     bank = _bank(rt)
     graded = 0
     with _store(rt, bank) as store:
         out.write("Answer in one line. h: hint (again for a stronger one), q: quit.\n")
         while True:
-            q = next_due_question(store, bank, profile, section)
+            q = next_question(rt.settings, store, bank, profile, section)
             if q is None:
                 out.write("Nothing is due now. Well done.\n")
                 break
@@ -385,9 +392,11 @@ def cmd_progress(args: argparse.Namespace, rt: Runtime) -> int:
     bank = _bank(rt)
     if args.check:
         return _check_progress(args, rt, bank)
+    from agent.practice import due_now
+
     with _store(rt, bank) as store:
         mastery = store.mastery_by_section(profile)
-        due = store.due_items(profile)
+        due = due_now(rt.settings, store, bank, profile)
         attempts = len(store.history(profile))
         exported = store.export_csv(profile, args.export) if args.export else None
     if args.json:
@@ -412,6 +421,33 @@ def cmd_progress(args: argparse.Namespace, rt: Runtime) -> int:
         print("due now: " + ", ".join(d.question_id for d in due))
     if exported is not None:
         print(f"wrote {exported} attempts to {args.export}")
+    return 0
+
+
+def cmd_path(args: argparse.Namespace, rt: Runtime) -> int:
+    from agent.practice import path_for
+    from cli.output import print_json
+
+    profile = _profile_arg(args, rt)
+    steps = path_for(rt.settings, profile)
+    if args.json:
+        print_json(
+            {
+                "profile": profile,
+                "unlock_mastery": rt.settings.grading.unlock_mastery,
+                "sections": [{**asdict(s), "mastery": round(s.mastery, 3)} for s in steps],
+            }
+        )
+        return 0
+    if not steps:
+        print("no learning path: the configured corpus or rubrics folder has none")
+        return 0
+    print(f"profile {profile}: the roadmap in order")
+    for s in steps:
+        mark = "open  " if s.unlocked else "locked"
+        count = f"{s.mastered}/{s.questions} mastered" if s.questions else "no questions"
+        wait = f" (first: {'; '.join(s.waiting_for)})" if s.waiting_for else ""
+        print(f"  [{mark}] {s.section}: {count}{wait}")
     return 0
 
 

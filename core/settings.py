@@ -278,6 +278,15 @@ class GradingSettings(_Section):
             "bench/question_match_bench.py)."
         ),
     )
+    unlock_mastery: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description=(
+            "Share of a section's questions a learner must have mastered (last score >= 4) "
+            "before the sections that need it (evals/rubrics/path.json) offer new questions."
+        ),
+    )
     batch_max_rows: int = Field(
         default=2000, ge=1, description="Most answers one batch-grading file may hold."
     )

@@ -37,10 +37,10 @@ def hint_json(rt: Runtime, question_id: str, level: Any, learner: str | None) ->
 
 def next_due_id(settings: Settings, learner: str) -> str | None:
     """The id of the question due next for the learner, as `tutor grade --next` picks it."""
-    from agent.practice import next_due_question
+    from agent.practice import next_question
 
     with progress_store(settings) as (store, bank):
-        q = next_due_question(store, bank, learner)
+        q = next_question(settings, store, bank, learner)
     return None if q is None else q.id
 
 

@@ -40,6 +40,7 @@ def progress_tab(gr: Any, app: AppState, profile: Any) -> None:
     who = gr.Markdown()
     refresh = gr.Button("Refresh", elem_id="progress-refresh")
     chart = gr.HTML("", padding=True, elem_id="mastery")
+    path = gr.HTML("", padding=True, elem_id="learning-path")
     with gr.Row():
         due = gr.Dataframe(
             headers=["question", "section", "due", "last score"],
@@ -59,23 +60,27 @@ def progress_tab(gr: Any, app: AppState, profile: Any) -> None:
     download = gr.File(label="Export", interactive=False, elem_id="progress-download")
 
     def show(p: str | None) -> list[Any]:
+        from agent.practice import due_now, path_for
+
         learner = p or "default"
         try:
             settings = app.settings
-            with progress_store(settings) as (store, _):
+            steps = [asdict(s) for s in path_for(settings, learner)]
+            with progress_store(settings) as (store, bank):
                 mastery = [asdict(m) for m in store.mastery_by_section(learner)]
                 due_rows = [
                     [d.question_id, d.section, d.due, d.last_score]
-                    for d in store.due_items(learner)
+                    for d in due_now(settings, store, bank, learner)
                 ]
             return [
                 f"Learner profile: `{learner}`",
                 render.mastery_html(mastery),
+                render.path_html(steps),
                 due_rows,
                 attempt_rows(settings, learner),
             ]
         except Exception as exc:
-            return [f"Learner profile: `{learner}`", error_html(exc), [], []]
+            return [f"Learner profile: `{learner}`", error_html(exc), "", [], []]
 
     def do_export(p: str | None) -> Any:
         from agent.practice import export_attempts_file
@@ -90,7 +95,7 @@ def progress_tab(gr: Any, app: AppState, profile: Any) -> None:
         except Exception as exc:
             raise gr.Error(error_message(exc)) from exc
 
-    outs = [who, chart, due, history]
+    outs = [who, chart, path, due, history]
     refresh.click(show, profile, outs, api_visibility="private")
     profile.change(show, profile, outs, api_visibility="private")
     export.click(do_export, profile, download, api_visibility="private")

@@ -376,6 +376,32 @@ def mastery_html(rows: Sequence[Mapping[str, Any]]) -> str:
     return "".join(out)
 
 
+def path_html(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The learning path (`PathStep` records, roadmap order): each section's mastery, and
+    whether it is open or waits for prerequisites."""
+    if not rows:
+        return "<p>No learning path for this corpus.</p>"
+    out = ['<div class="mastery path"><div class="label">Your path through the roadmap</div>']
+    for r in rows:
+        total = int(r.get("questions") or 0)
+        mastered = int(r.get("mastered") or 0)
+        share = 100 * mastered / total if total else 100
+        state = "open" if r.get("unlocked") else "locked"
+        waiting = r.get("waiting_for") or ()
+        note = f" · first master: {esc('; '.join(waiting))}" if waiting else ""
+        count = f"{mastered}/{total} mastered" if total else "no questions"
+        out.append(
+            f'<div class="m-row {state}"><div class="m-name">'
+            f'<span class="p-state">{"🔓" if state == "open" else "🔒"}</span> '
+            f"{esc(r.get('section'))}</div>"
+            f'<div class="m-bar" title="mastered {share:.0f}%">'
+            f'<div class="m-mas" style="width:{share:.0f}%"></div></div>'
+            f'<div class="m-num">{count}{note}</div></div>'
+        )
+    out.append("</div>")
+    return "".join(out)
+
+
 # The transcript's click handler: open the passage a marker names, close the others.
 # Run by gr.HTML(js_on_load=...) with `element` bound to the component's root, which
 # survives value updates, so one delegated listener serves every later answer.

@@ -312,3 +312,20 @@ def test_practice_questions_are_listed_hinted_graded_and_recorded(cli):
     rc, out, _ = cli("progress", "--json")
     sections = {s["section"]: s for s in json.loads(out)["sections"]}
     assert sections["Model Merging"]["attempted"] == 1
+
+
+def test_path_json_lists_the_roadmap_with_what_is_unlocked(cli):
+    rc, out, _ = cli("path", "--json")
+    assert rc == 0
+    data = json.loads(out)
+    assert data["profile"] == "tester" and data["unlock_mastery"] == 0.5
+    steps = {s["section"]: s for s in data["sections"]}
+    nn = steps["Background Knowledge > Neural Networks Inference and Training"]
+    tr = steps["Background Knowledge > Transformer Architecture"]
+    assert nn["unlocked"] and nn["questions"] >= 4 and nn["mastery"] == 0.0
+    assert not tr["unlocked"] and tr["waiting_for"] == [nn["section"]]
+    assert len(data["sections"]) >= 30
+    rc, out, _ = cli("path")
+    assert rc == 0 and "[locked] Background Knowledge > Transformer Architecture" in out
+    rc, _, err = cli("path", "--profile", "x" * 500)
+    assert rc != 0 and "profile" in err and "Traceback" not in err

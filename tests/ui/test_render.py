@@ -135,3 +135,18 @@ def test_mastery_chart_is_escaped_and_proportional():
     )
     assert "<script" not in page
     assert "width:50%" in page and "width:25%" in page and "1/4 mastered" in page
+
+
+def test_path_html_marks_locked_sections_and_escapes_names():
+    from ui.render import path_html
+
+    html = path_html(
+        [
+            {"section": "A <b>", "questions": 2, "mastered": 1, "unlocked": True, "waiting_for": []},
+            {"section": "B", "questions": 1, "mastered": 0, "unlocked": False, "waiting_for": ["A <b>"]},
+        ]
+    )
+    assert "A &lt;b&gt;" in html and "<b>" not in html
+    assert 'class="m-row locked"' in html and "first master: A &lt;b&gt;" in html
+    assert "1/2 mastered" in html and "width:50%" in html
+    assert path_html([]) == "<p>No learning path for this corpus.</p>"
