@@ -1,6 +1,6 @@
-"""Flashcards: the self-check questions with their study notes' short answers and the
-readings, as an Anki deck (.apkg, written with genanki) or as CSV, and a check of a CSV
-brought back.
+"""Flashcards: every question of the bank (the self-check questions with their study notes'
+short answers, the practice questions with their reference answers) and its readings, as
+an Anki deck (.apkg, written with genanki) or as CSV, and a check of a CSV brought back.
 
 The pure part builds cards from the question bank and the notes' text, renders them as
 CSV text or a genanki package, and compares a CSV's rows with the shipped cards; the
@@ -277,7 +277,8 @@ def compare_csv(text: str, shipped: Sequence[Flashcard], path: str = "<csv>") ->
             f"(found: {', '.join(names) or 'nothing'})"
         )
     unknown_columns = [n for n in names if n not in CSV_COLUMNS]
-    by_id = {c.question_id: c for c in shipped}
+    # Ids compare in any case ("sq03", "pq-peft-1"); reports use the shipped spelling.
+    by_id = {c.question_id.upper(): c for c in shipped}
     unchanged: list[str] = []
     changed: list[RowDifference] = []
     bad: list[BadRow] = []
@@ -306,13 +307,14 @@ def compare_csv(text: str, shipped: Sequence[Flashcard], path: str = "<csv>") ->
             bad.append(BadRow(line, "no question_id"))
             continue
         if qid not in by_id:
-            bad.append(BadRow(line, f"{qid!r} is not a shipped question"))
+            bad.append(BadRow(line, f"{row['question_id'].strip()!r} is not a shipped question"))
             continue
+        qid = by_id[qid].question_id
         if qid in seen:
             bad.append(BadRow(line, f"{qid} again (first on line {seen[qid]})"))
             continue
         seen[qid] = line
-        expected = dict(zip(CSV_COLUMNS, by_id[qid].csv_row(), strict=True))
+        expected = dict(zip(CSV_COLUMNS, by_id[qid.upper()].csv_row(), strict=True))
         differs = tuple(
             col for col in COMPARED if col in row and _norm(row[col]) != _norm(expected[col])
         )
@@ -378,26 +380,32 @@ def load_note_answers(notes_dir: Path) -> dict[str, tuple[str, str]]:
 
 
 def shipped_cards(settings: Settings) -> list[Flashcard]:
-    """A card for every self-check question of the corpus."""
-    from corpus.questions import load_question_bank
+    """A card for every question of the bank: a self-check question's back is its study
+    note's short answer, a practice question's its reference answer."""
+    from agent.question_bank import load_bank_with_answers
 
     corpus = settings.corpus.dir
-    return build_cards(load_question_bank(corpus), load_note_answers(corpus / "notes"))
+    bank, references = load_bank_with_answers(corpus, settings.grading.rubrics_dir)
+    answers = load_note_answers(corpus / "notes")
+    for qid, reference in references.items():
+        answers.setdefault(qid, ("", reference))
+    return build_cards(bank, answers)
 
 
 def due_question_ids(settings: Settings, learner: str) -> list[str]:
-    """The learner's due questions (never-seen ones count as due). Without a learner
-    database yet every question is due, and none is created."""
-    from agent.practice import open_progress
+    """What practice offers the learner now (`agent.practice.due_now`: due reviews, then
+    new questions of unlocked sections). Without a learner database yet, that is the new
+    questions of the sections open to a beginner, and no database is created."""
+    from agent.practice import beginner_questions, due_now, open_progress
+    from agent.question_bank import load_settings_bank
     from core.limits import check_profile
-    from corpus.questions import load_question_bank
 
     learner = check_profile(learner, settings.limits.max_profile_chars)
-    bank = load_question_bank(settings.corpus.dir)
+    bank = load_settings_bank(settings)
     if not settings.learner_db.is_file():
-        return [q.id for q in bank]
+        return [q.id for q in beginner_questions(settings, bank)]
     with open_progress(settings, bank) as store:
-        return [d.question_id for d in store.due_items(learner)]
+        return [d.question_id for d in due_now(settings, store, bank, learner)]
 
 
 def format_for(path: Path, fmt: str | None) -> Format:

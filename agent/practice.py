@@ -229,6 +229,19 @@ def next_question(
     return question_by_id(bank, due[0].question_id) if due else None
 
 
+def beginner_questions(
+    settings: Settings, bank: Sequence[SelfCheckQuestion]
+) -> list[SelfCheckQuestion]:
+    """The questions open to a learner with no attempts yet, in bank order (the whole bank
+    without a learning path)."""
+    prerequisites = load_settings_path(settings)
+    if prerequisites is None:
+        return list(bank)
+    steps = build_path(prerequisites, bank, [], section_labels(bank), settings.grading.unlock_mastery)
+    locked = {s.section for s in steps if not s.unlocked}
+    return [q for q in bank if section_path(q) not in locked]
+
+
 def path_for(settings: Settings, profile: str) -> list[PathStep]:
     """`profile`'s learning path over the configured bank (empty without a path file)."""
     check_profile(profile, settings.limits.max_profile_chars)

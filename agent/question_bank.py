@@ -176,6 +176,19 @@ def load_practice_questions(
     return out
 
 
+def load_bank_with_answers(
+    corpus_dir: Path, rubrics_dir: Path
+) -> tuple[list[SelfCheckQuestion], dict[str, str]]:
+    """The bank (`load_bank`) and the practice questions' reference answers by id (the
+    self-check questions' answers are their study notes' short answers)."""
+    questions = load_question_bank(corpus_dir)
+    if Path(corpus_dir).resolve() != DEFAULT_CORPUS_DIR.resolve():
+        log.info("practice questions left out: %s is not the shipped corpus", corpus_dir)
+        return questions, {}
+    practice = load_practice_questions(rubrics_dir, corpus_dir)
+    return [*questions, *(q for q, _, _ in practice)], {q.id: ref for q, _, ref in practice}
+
+
 def load_bank(corpus_dir: Path, rubrics_dir: Path) -> list[SelfCheckQuestion]:
     """The self-check questions (SQ01..SQ12) then the practice questions.
 
@@ -183,12 +196,7 @@ def load_bank(corpus_dir: Path, rubrics_dir: Path) -> list[SelfCheckQuestion]:
     so they belong to it: over another corpus (corpus.dir pointing elsewhere, as the tests'
     tiny corpora do) the bank is that corpus's self-check questions, and the log says so.
     Over the shipped corpus every practice file must load, or loading fails."""
-    questions = load_question_bank(corpus_dir)
-    if Path(corpus_dir).resolve() != DEFAULT_CORPUS_DIR.resolve():
-        log.info("practice questions left out: %s is not the shipped corpus", corpus_dir)
-        return questions
-    practice = [q for q, _, _ in load_practice_questions(rubrics_dir, corpus_dir)]
-    return [*questions, *practice]
+    return load_bank_with_answers(corpus_dir, rubrics_dir)[0]
 
 
 def load_settings_bank(settings: Settings) -> list[SelfCheckQuestion]:

@@ -24,7 +24,8 @@ from agent.flashcards import (
     short_answer,
     write_cards,
 )
-from agent.practice import open_progress
+from agent.practice import beginner_questions, open_progress
+from agent.question_bank import load_settings_bank
 from core.errors import ConfigError, InputError
 from core.settings import load_settings
 from corpus.questions import load_question_bank
@@ -35,6 +36,13 @@ pytestmark = pytest.mark.unit
 @pytest.fixture
 def settings(tmp_path):
     return load_settings(overrides={"index.data_dir": tmp_path / "data"}, environ={})
+
+
+def load_practice_reference(settings, qid):
+    import json
+
+    path = settings.grading.rubrics_dir / f"{qid}.json"
+    return json.loads(path.read_text(encoding="utf-8"))["reference_answer"]
 
 
 def read_apkg(path):
@@ -69,13 +77,19 @@ def test_short_answer_is_the_section_under_its_heading():
     assert short_answer("# Title\n\n## Details\n\nx\n") == ""
 
 
-def test_every_shipped_question_gets_its_note_and_readings(settings):
+def test_every_question_of_the_bank_gets_an_answer_and_its_readings(settings):
     cards = shipped_cards(settings)
-    bank = load_question_bank(settings.corpus.dir)
-    assert [c.question_id for c in cards] == [q.id for q in bank]
+    bank = load_settings_bank(settings)
+    assert [c.question_id for c in cards] == [q.id for q in bank] and len(cards) >= 90
     for card in cards:
-        assert card.answer and card.note.startswith(card.question_id.lower()), card
-        assert card.readings and all("<http" in r for r in card.readings)
+        assert card.answer, card
+        assert card.readings and all("<http" in r for r in card.readings), card
+        if card.question_id.startswith("SQ"):  # the study note's short answer
+            assert card.note.startswith(card.question_id.lower()), card
+    practice = next(c for c in cards if c.question_id.startswith("PQ-"))
+    assert practice.answer.startswith(
+        load_practice_reference(settings, practice.question_id)[:40].replace("\n", " ")
+    )
     sq03 = next(c for c in cards if c.question_id == "SQ03")
     assert sq03.answer.startswith("Both are gated recurrent cells")
     assert "\n" not in sq03.answer  # a paragraph's line breaks are spaces on a card
@@ -84,7 +98,8 @@ def test_every_shipped_question_gets_its_note_and_readings(settings):
 def test_apkg_opens_as_a_valid_package_with_the_notes_fields(settings, tmp_path):
     out = tmp_path / "deck.apkg"
     result = export_flashcards(settings, out, "apkg", due_only=False)
-    assert result.cards == 12 and result.format == "apkg" and result.learner is None
+    total = len(load_settings_bank(settings))
+    assert result.cards == total and result.format == "apkg" and result.learner is None
     decks, models, notes, (n_cards, n_decks) = read_apkg(out)
     assert str(DECK_ID) in decks and decks[str(DECK_ID)]["name"].startswith("Roadmap Tutor")
     assert str(MODEL_ID) in models
@@ -95,7 +110,7 @@ def test_apkg_opens_as_a_valid_package_with_the_notes_fields(settings, tmp_path)
         "Readings",
         "Section",
     ]
-    assert len(notes) == 12 and n_cards == 12 and n_decks == 1
+    assert len(notes) == total and n_cards == total and n_decks == 1
     cards = {c.question_id: c for c in shipped_cards(settings)}
     for _guid, fields, tags in notes:
         card = cards[fields[0]]
@@ -108,18 +123,19 @@ def test_apkg_opens_as_a_valid_package_with_the_notes_fields(settings, tmp_path)
     again = tmp_path / "again.apkg"
     export_flashcards(settings, again, "apkg", due_only=False)
     assert [n[0] for n in read_apkg(again)[2]] == [n[0] for n in notes]
-    assert len({n[0] for n in notes}) == 12
+    assert len({n[0] for n in notes}) == total
 
 
 def test_csv_round_trip_reports_every_row_unchanged(settings, tmp_path):
     out = tmp_path / "cards.csv"
     result = export_flashcards(settings, out, due_only=False)  # format from the extension
-    assert result.format == "csv" and result.cards == 12
+    ids = [q.id for q in load_settings_bank(settings)]
+    assert result.format == "csv" and result.cards == len(ids)
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
-    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 13
+    assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == len(ids) + 1
     report = import_flashcards_csv(settings, out)
-    assert report.ok and report.rows == 12 and report.applied == 0
-    assert list(report.unchanged) == [f"SQ{n:02d}" for n in range(1, 13)]
+    assert report.ok and report.rows == len(ids) and report.applied == 0
+    assert list(report.unchanged) == ids
     assert "nothing to apply" in report.message
 
 
@@ -173,17 +189,20 @@ def test_bad_input_is_a_clear_error(settings, tmp_path):
         export_flashcards(settings, tmp_path / "x.csv", learner="")
 
 
-def test_due_export_follows_the_learners_schedule(settings, tmp_path):
-    bank = load_question_bank(settings.corpus.dir)
+def test_due_export_follows_the_learners_schedule_and_path(settings, tmp_path):
+    bank = load_settings_bank(settings)
+    open_now = [q.id for q in beginner_questions(settings, bank)]
+    assert "SQ03" in open_now and 0 < len(open_now) < len(bank)  # the path locks the rest
     out = tmp_path / "due.csv"
     first = export_flashcards(settings, out, learner="ana")
-    assert first.cards == 12 and first.learner == "ana"
+    assert first.cards == len(open_now) and first.learner == "ana"
+    assert list(first.question_ids) == open_now
     assert not settings.learner_db.exists()  # reading the schedule created nothing
     with open_progress(settings, bank) as store:
         store.record_attempt("ana", "SQ03", "answer", "correct", 5, {}, section="x")
     due = export_flashcards(settings, out, learner="ana")
-    assert due.cards == 11 and "SQ03" not in due.question_ids
-    assert export_flashcards(settings, out, learner="ben").cards == 12
+    assert due.cards == len(open_now) - 1 and "SQ03" not in due.question_ids
+    assert export_flashcards(settings, out, learner="ben").cards == len(open_now)
 
 
 def test_writes_are_atomic(settings, tmp_path, monkeypatch):
