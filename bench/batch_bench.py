@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.batch_grading import grade_batch_file  # noqa: E402
 from core.settings import load_settings  # noqa: E402
+from evals.grading_sets import load_grading_set  # noqa: E402
 from index.embedders import make_embedder  # noqa: E402
 
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=2, help="copies of the set in the file")
     args = ap.parse_args(argv)
 
-    items = [json.loads(x) for x in args.data.read_text(encoding="utf-8").splitlines() if x]
+    items = [r.model_dump() for r in load_grading_set(args.data)]
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(overrides={"index.data_dir": Path(tmp) / "data"})
         path = Path(tmp) / "class.csv"

@@ -40,6 +40,7 @@ from agent.grading import (  # noqa: E402
 from agent.support_training import is_test_group, semeval_group  # noqa: E402
 from core.errors import EvalDataError  # noqa: E402
 from core.settings import load_settings  # noqa: E402
+from evals.grading_sets import load_grading_set  # noqa: E402
 
 METHODS = ("deterministic", "llm", "combined")
 SEMEVAL_MAP = {
@@ -138,7 +139,8 @@ def in_split(question_id: str, split: str) -> bool:
 
 
 def run_ours(args: argparse.Namespace, settings: Any, embedder: Any, chat: Any) -> dict[str, Any]:
-    rows = [r for r in read_jsonl(args.set) if in_split(r["question_id"], args.split)]
+    labelled = [r.model_dump() for r in load_grading_set(args.set)]
+    rows = [r for r in labelled if in_split(r["question_id"], args.split)]
     if args.limit:
         rows = rows[: args.limit]
     params = GradingParams()

@@ -87,5 +87,23 @@ class LearnerDataError(TutorError):
     or busy or unwritable for the moment (the message says to retry)."""
 
 
-class EvalDataError(TutorError):
+class DataFileError(TutorError):
+    """A data file (JSONL) is unreadable or a line breaks its schema. The message names
+    the file, the line and the field; `path`, `line` and `field` hold them for callers that
+    point at the spot (each None where it does not apply)."""
+
+    def __init__(
+        self,
+        message: str,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+        self.field = field
+
+
+class EvalDataError(DataFileError):
     """An eval or benchmark file is malformed; the message names the line and field."""

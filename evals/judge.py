@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
+from pydantic import BaseModel, ConfigDict
 
 from agent.citations import (
     dense_support,
@@ -36,8 +37,10 @@ from agent.citations import (
 from agent.support import SupportModel, evidence_for_embedding, load_support_model
 from agent.support_training import begin_group, is_test_group, wice_group
 from core.errors import EvalDataError
+from core.jsonl import parse_line, read_lines
 from corpus.language import detect_language
 from evals.metrics import Confusion, confusion
+from evals.schemas import BeginRow, WiceRow
 
 # Bump when a prompt or the parsing of answers changes: old cache entries stop matching.
 PROMPT_VERSION = "2"
@@ -438,29 +441,9 @@ class JudgeReport:
         return d
 
 
-def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalDataError(f"{path}: cannot read the labelled file ({exc})") from exc
-    rows = []
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise EvalDataError(f"{path}, line {number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise EvalDataError(f"{path}, line {number}: must be a JSON object")
-        rows.append((number, row))
-    if not rows:
-        raise EvalDataError(f"{path}: no rows")
-    return rows
-
-
-_WICE = ("claim", "evidence_sentences", "supported")
-_BEGIN = ("response", "knowledge", "attributable")
+_WICE = tuple(WiceRow.model_fields)[:3]  # claim, evidence_sentences, supported
+_BEGIN = tuple(BeginRow.model_fields)[:3]  # response, knowledge, attributable
+Row = WiceRow | BeginRow
 
 
 def detect_fields(row: dict[str, Any]) -> str:
@@ -474,13 +457,25 @@ def detect_fields(row: dict[str, Any]) -> str:
     )
 
 
-def _require(path: Path, line: int, row: dict[str, Any], name: str, kind: type) -> Any:
-    value = row.get(name)
-    if not isinstance(value, kind):
-        raise EvalDataError(
-            f"{path}, line {line}, field '{name}': must be {kind.__name__}, got {value!r:.60}"
-        )
-    return value
+def read_labelled(path: Path, fields: str = "auto") -> tuple[str, list[tuple[int, Row]]]:
+    """The kind of a labelled file ("wice" or "begin", from its first row unless given)
+    and its rows, each checked by that kind's schema (`evals.schemas`)."""
+    lines = read_lines(path, what="the labelled file", error=EvalDataError)
+    if not lines:
+        raise EvalDataError(f"{path}: no rows")
+    if fields == "auto":
+        first = parse_line(path, lines[0][0], lines[0][1], _AnyRow, error=EvalDataError)
+        fields = detect_fields(first.model_extra or {})
+    if fields not in ("wice", "begin"):
+        raise EvalDataError(f"fields must be auto, wice or begin, got {fields!r}")
+    model: type[Row] = WiceRow if fields == "wice" else BeginRow
+    return fields, [(n, parse_line(path, n, raw, model, error=EvalDataError)) for n, raw in lines]
+
+
+class _AnyRow(BaseModel):
+    """Any JSON object: its keys say which kind of labelled file this is."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 def _sample_key(key: str) -> str:
@@ -488,11 +483,11 @@ def _sample_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def _group_of(kind: str, unit: tuple[str, list[tuple[int, dict[str, Any]]]]) -> str:
+def _group_of(unit: tuple[str, list[tuple[int, Row]]]) -> str:
     row = unit[1][0][1]
-    if kind == "wice":
-        return wice_group(str(row.get("claim_id", unit[0])))
-    return begin_group(str(row["knowledge"]))
+    if isinstance(row, WiceRow):
+        return wice_group(str(row.claim_id if row.claim_id is not None else unit[0]))
+    return begin_group(row.knowledge)
 
 
 def evaluate_labelled(
@@ -512,28 +507,22 @@ def evaluate_labelled(
     that many claims (WiCE) or rows (BEGIN), chosen by a fixed hash of their ids.
     """
     path = Path(path)
-    rows = _read_jsonl(path)
-    kind = detect_fields(rows[0][1]) if fields == "auto" else fields
-    if kind not in ("wice", "begin"):
-        raise EvalDataError(f"fields must be auto, wice or begin, got {fields!r}")
+    kind, rows = read_labelled(path, fields)
     items: list[dict[str, Any]] = []
-    units: list[tuple[str, list[tuple[int, dict[str, Any]]]]] = []
+    units: list[tuple[str, list[tuple[int, Row]]]] = []
     if kind == "wice":
-        groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        groups: dict[str, list[tuple[int, Row]]] = {}
         for line, row in rows:
-            for name, typ in (("claim", str), ("evidence_sentences", list), ("supported", bool)):
-                _require(path, line, row, name, typ)
-            groups.setdefault(str(row.get("claim_id", row.get("id", line))), []).append((line, row))
+            assert isinstance(row, WiceRow)
+            key = row.claim_id if row.claim_id is not None else row.id
+            groups.setdefault(str(key if key is not None else line), []).append((line, row))
         units = list(groups.items())
     else:
-        for line, row in rows:
-            for name, typ in (("response", str), ("knowledge", str), ("attributable", bool)):
-                _require(path, line, row, name, typ)
-            units.append((str(row.get("id", line)), [(line, row)]))
+        units = [(str(row.id if row.id is not None else line), [(line, row)]) for line, row in rows]
     if unseen_only:
         # The support model's test split: claims (WiCE) and knowledge snippets (BEGIN) its
         # weights never saw, so both judges can be compared on the same honest items.
-        units = [u for u in units if is_test_group(_group_of(kind, u))]
+        units = [u for u in units if is_test_group(_group_of(u))]
     units.sort(key=lambda u: _sample_key(u[0]))
     if limit is not None:
         units = units[:limit]
@@ -545,23 +534,23 @@ def evaluate_labelled(
     for done, (unit_id, unit_rows) in enumerate(units):
         if progress:
             progress("judging", done, len(units))
-        if kind == "wice":
-            label = bool(unit_rows[0][1]["supported"])
-            claim = unit_rows[0][1]["claim"]
+        first = unit_rows[0][1]
+        if isinstance(first, WiceRow):
+            label = first.supported
             verdicts = []
             for _, row in unit_rows:
-                verdicts.append(judge.verdict(claim, row["evidence_sentences"]))
+                assert isinstance(row, WiceRow)
+                verdicts.append(judge.verdict(first.claim, list(row.evidence_sentences)))
                 if verdicts[-1]:
                     break  # the max over chunks is already 1
             predicted = any(verdicts)
             items.append({"id": unit_id, "gold": label, "predicted": predicted, "chunks": verdicts})
         else:
-            row = unit_rows[0][1]
-            label = bool(row["attributable"])
-            claims = judge.split_claims(row["response"]) or [row["response"]]
+            label = first.attributable
+            claims = judge.split_claims(first.response) or [first.response]
             verdicts = []
             for c in claims:
-                verdicts.append(judge.verdict(c, row["knowledge"]))
+                verdicts.append(judge.verdict(c, first.knowledge))
                 if not verdicts[-1]:
                     break  # one unsupported claim makes the response not attributable
             predicted = all(verdicts)

@@ -17,51 +17,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from core.errors import EvalDataError
-from evals.jsonl import data_error, load_jsonl
+from core.jsonl import read_jsonl
+from evals.schemas import QuestionMatchCase
+
+__all__ = ["QuestionMatchCase", "load_question_match_set", "score", "split_of", "tune_threshold"]
 
 SCHEMA = "evals/README.md#question_matchjsonl"
 Split = Literal["tune", "heldout"]
-_QID = r"^SQ\d\d$"
-
-
-class QuestionMatchCase(BaseModel):
-    """One line of evals/question_match.jsonl."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(min_length=1, description="unique, stable name of the case")
-    query: str = Field(min_length=1, description="the question as a learner would type it")
-    language: str = Field(min_length=2, description="language of the query")
-    question_id: str | None = Field(
-        pattern=_QID, description="the question it asks; null when it asks none"
-    )
-    kind: Literal["rewording", "near_miss", "unrelated"]
-    near: str | None = Field(
-        default=None, pattern=_QID, description="for a near miss: the question it neighbours"
-    )
-
-
-def _parse(path: Path, line: int, raw: str) -> QuestionMatchCase:
-    try:
-        case = QuestionMatchCase.model_validate_json(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or None
-        raise data_error(path, line, field, err["msg"], SCHEMA) from exc
-    if (case.kind == "rewording") != (case.question_id is not None):
-        raise data_error(
-            path, line, "question_id", "a rewording names its question, others null", SCHEMA
-        )
-    if (case.kind == "near_miss") != (case.near is not None):
-        raise data_error(path, line, "near", "required for a near miss, else null", SCHEMA)
-    return case
 
 
 def load_question_match_set(path: Path) -> list[QuestionMatchCase]:
-    return load_jsonl(path, _parse, lambda c: c.id, "the question-matching set", "no cases", SCHEMA)
+    rows = read_jsonl(
+        path,
+        QuestionMatchCase,
+        what="the question-matching set",
+        schema=SCHEMA,
+        error=EvalDataError,
+        id_of=lambda c: c.id,
+        empty="no cases",
+    )
+    return [case for _, case in rows]
 
 
 def split_of(case: QuestionMatchCase) -> Split:

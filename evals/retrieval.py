@@ -16,24 +16,24 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import EvalDataError
-from evals.jsonl import (
-    GoldPassage,
-    data_error,
-    gold_passages,
-    json_object,
-    load_jsonl,
-    nonempty_str,
-    tag_list,
-)
+from core.jsonl import read_jsonl
+from evals.schemas import Gold, RetrievalLine
 
 __all__ = ["GoldPassage", "RetrievalCase", "RetrievalReport", "evaluate", "load_retrieval_set"]
 
-_SCHEMA = "evals/README.md"
+SCHEMA = "evals/README.md"
 
 Span = tuple[str, int, int]  # (document name, start, end) in the original text
 
-_FIELDS = ("id", "query", "language", "gold", "tags")
-_OPTIONAL = ("note",)
+
+@dataclass(frozen=True)
+class GoldPassage:
+    source: str  # document name, as in SourceDocument.name ("roadmap-es.txt", "notes/x.md")
+    substring: str  # exact text of the original document
+
+
+def gold_passages(gold: Sequence[Gold]) -> tuple[GoldPassage, ...]:
+    return tuple(GoldPassage(g.source, g.substring) for g in gold)
 
 
 @dataclass(frozen=True)
@@ -72,47 +72,26 @@ class RetrievalReport:
 # --------------------------------------------------------------------------- loading
 
 
-def _bad(path: Path, line: int, field_name: str | None, problem: str) -> EvalDataError:
-    return data_error(path, line, field_name, problem, _SCHEMA)
-
-
-def _parse_case(path: Path, line: int, raw: str) -> RetrievalCase:
-    data = json_object(path, line, raw, _FIELDS, _OPTIONAL, _SCHEMA)
-    for name in ("id", "query", "language"):
-        if not nonempty_str(data[name]):
-            raise _bad(path, line, name, f"must be a non-empty string, got {data[name]!r}")
-    passages = gold_passages(path, line, data["gold"], _SCHEMA)
-    if not passages:
-        raise _bad(path, line, "gold", "is empty: give at least one gold passage")
-    tags = tag_list(path, line, data["tags"], _SCHEMA)
-    note = data.get("note")
-    if note is not None and not isinstance(note, str):
-        raise _bad(path, line, "note", f"must be a string or null, got {type(note).__name__}")
-    return RetrievalCase(
-        id=data["id"],
-        query=data["query"],
-        language=data["language"],
-        gold=passages,
-        tags=tags,
-        note=note,
-        line=line,
-    )
-
-
 def load_retrieval_set(path: Path) -> list[RetrievalCase]:
-    """Read the retrieval set (JSONL, schema in evals/README.md).
+    """Read the retrieval set (JSONL, schema `evals.schemas.RetrievalLine`, documented in
+    evals/README.md).
 
     Raises EvalDataError naming the line and the field for bad JSON, a missing, unknown or
     mistyped field, an empty gold list, or a duplicate id.
     """
-    return load_jsonl(
+    rows = read_jsonl(
         path,
-        _parse_case,
-        lambda case: case.id,
+        RetrievalLine,
         what="the retrieval set",
-        nothing="no cases - the retrieval set is empty",
-        schema=_SCHEMA,
+        schema=SCHEMA,
+        error=EvalDataError,
+        id_of=lambda row: row.id,
+        empty="no cases - the retrieval set is empty",
     )
+    return [
+        RetrievalCase(r.id, r.query, r.language, gold_passages(r.gold), r.tags, r.note, line)
+        for line, r in rows
+    ]
 
 
 # --------------------------------------------------------------------------- scoring

@@ -24,22 +24,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EvalDataError
+from core.jsonl import read_jsonl
 from core.paths import REPO_ROOT
 from core.settings import Settings
 from evals import metrics as M
-from evals.jsonl import (
-    GoldPassage,
-    data_error,
-    gold_passages,
-    json_object,
-    load_jsonl,
-    nonempty_str,
-    tag_list,
-)
 from evals.judge import Judge, JudgeConfig, SupportJudge
 from evals.records import EvalRun
 from evals.report import render_report, validation_line
-from evals.retrieval import RetrievalCase, gold_spans
+from evals.retrieval import GoldPassage, RetrievalCase, gold_passages, gold_spans
+from evals.schemas import EvalRecord, FaithfulnessLine
 
 if TYPE_CHECKING:
     from agent.runtime import Runtime
@@ -70,18 +63,7 @@ LOWER_BETTER = {"first_token_mean_s": 1.25, "total_mean_s": 1.25}
 
 # --------------------------------------------------------------------------- the eval set
 
-_SCHEMA = "evals/FAITHFULNESS.md"
-_FIELDS = (
-    "id",
-    "version",
-    "question",
-    "language",
-    "history",
-    "answerable",
-    "reference_answer",
-    "gold",
-    "tags",
-)
+SCHEMA = "evals/FAITHFULNESS.md"
 
 
 @dataclass(frozen=True)
@@ -103,60 +85,33 @@ class EvalItem:
         )
 
 
-def _bad(path: Path, line: int, field_name: str | None, problem: str) -> EvalDataError:
-    return data_error(path, line, field_name, problem, _SCHEMA)
-
-
-def _str(path: Path, line: int, data: dict[str, Any], name: str, empty_ok: bool = False) -> str:
-    value = data[name]
-    if not isinstance(value, str) or (not empty_ok and not value.strip()):
-        raise _bad(path, line, name, f"must be a non-empty string, got {value!r:.60}")
-    return value
-
-
-def _parse_item(path: Path, line: int, raw: str) -> EvalItem:
-    data = json_object(path, line, raw, _FIELDS, ("note",), _SCHEMA)
-    for name in ("id", "version", "question", "language"):
-        _str(path, line, data, name)
-    _str(path, line, data, "reference_answer", empty_ok=True)
-    if not isinstance(data["answerable"], bool):
-        raise _bad(path, line, "answerable", f"must be true or false, got {data['answerable']!r}")
-    history = []
-    if not isinstance(data["history"], list):
-        raise _bad(path, line, "history", "must be a list of {question, answer} objects")
-    for i, turn in enumerate(data["history"]):
-        if not isinstance(turn, dict) or not all(
-            nonempty_str(turn.get(k)) for k in ("question", "answer")
-        ):
-            raise _bad(path, line, f"history[{i}]", "must be an object {question, answer}")
-        history.append((turn["question"], turn["answer"]))
-    passages = gold_passages(path, line, data["gold"], _SCHEMA)
-    if data["answerable"] and not passages:
-        raise _bad(path, line, "gold", "is empty: an answerable item needs a gold passage")
-    return EvalItem(
-        id=data["id"],
-        version=data["version"],
-        question=data["question"],
-        language=data["language"],
-        history=tuple(history),
-        answerable=data["answerable"],
-        reference_answer=data["reference_answer"],
-        gold=passages,
-        tags=tag_list(path, line, data["tags"], _SCHEMA),
-        line=line,
-    )
-
-
 def load_eval_set(path: Path) -> list[EvalItem]:
-    """Read the faithfulness eval set (JSONL). EvalDataError names the line and the field."""
-    return load_jsonl(
+    """Read the faithfulness eval set (JSONL, schema `evals.schemas.FaithfulnessLine`).
+    EvalDataError names the line and the field."""
+    rows = read_jsonl(
         path,
-        _parse_item,
-        lambda item: item.id,
+        FaithfulnessLine,
         what="the eval set",
-        nothing="no items - the eval set is empty",
-        schema=_SCHEMA,
+        schema=SCHEMA,
+        error=EvalDataError,
+        id_of=lambda row: row.id,
+        empty="no items - the eval set is empty",
     )
+    return [
+        EvalItem(
+            id=r.id,
+            version=r.version,
+            question=r.question,
+            language=r.language,
+            history=tuple((t.question, t.answer) for t in r.history),
+            answerable=r.answerable,
+            reference_answer=r.reference_answer,
+            gold=gold_passages(r.gold),
+            tags=r.tags,
+            line=line,
+        )
+        for line, r in rows
+    ]
 
 
 def eval_set_version(path: Path, items: Sequence[EvalItem]) -> str:
@@ -399,19 +354,16 @@ def make_judge(
 
 
 def read_records(run_dir: Path) -> list[dict[str, Any]]:
-    """The records of a run; a torn last line (the run was killed mid-write) is dropped."""
+    """The records of a run, each checked by `evals.schemas.EvalRecord`; a torn last line
+    (the run was killed mid-write) is dropped, a broken line elsewhere is an EvalDataError
+    naming it (it was skipped before, and its item silently asked again on resume)."""
     path = Path(run_dir) / RECORDS
     if not path.is_file():
         return []
-    out = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        if not raw.strip():
-            continue
-        try:
-            out.append(json.loads(raw))
-        except json.JSONDecodeError:
-            continue
-    return out
+    rows = read_jsonl(
+        path, EvalRecord, what="the run's records", error=EvalDataError, torn_tail=True
+    )
+    return [record.as_dict() for _, record in rows]
 
 
 def _new_run_dir(settings: Settings, version: str) -> Path:

@@ -10,6 +10,7 @@ MODULES = [
     "agent.context",
     "agent.question_match",
     "agent.tutor",
+    "core.jsonl",
     "core.settings",
     "corpus.questions",
     "evals.retrieval",

@@ -107,7 +107,10 @@ def test_shipped_eval_set_is_complete_and_every_gold_substring_exists() -> None:
         (lambda d: d.pop("question"), r"line 2, field 'question': missing"),
         (lambda d: d.update(answerable="yes"), r"line 2, field 'answerable'"),
         (lambda d: d.update(gold=[{"source": "x"}]), r"line 2, field 'gold\[0\].substring'"),
-        (lambda d: d.update(history=[{"question": "q"}]), r"line 2, field 'history\[0\]'"),
+        (
+            lambda d: d.update(history=[{"question": "q"}]),
+            r"line 2, field 'history\[0\].answer': missing",
+        ),
         (lambda d: d.update(colour="red"), r"line 2, field 'colour': unknown field"),
         (lambda d: d.update(id="a"), r"line 2, field 'id': 'a' already used on line 1"),
     ],
