@@ -17,9 +17,6 @@ _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN = re.compile(rf"[{_CJK}]+|[^\W_]+", re.UNICODE)
 _CJK_RUN = re.compile(rf"^[{_CJK}]+$")
 
-# Recorded in the index: BM25 built with another tokeniser would not match queries.
-TOKENIZER_VERSION = "2"
-
 # Very common function words of the corpus languages; the list is short on purpose.
 STOPWORDS = frozenset(
     [

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -36,15 +37,18 @@ from typing import Any
 import numpy as np
 
 from core.errors import IndexMismatchError, IndexMissingError, UnreadableDocumentError
+from core.paths import REPO_ROOT
 from core.settings import Settings
 from corpus.records import Chunk, SourceDocument
 from index.embedders import Embedder, EmbeddingCache, embed_with_cache
-from index.lexical import TOKENIZER_VERSION, BM25Index
+from index.lexical import BM25Index
 
 log = logging.getLogger(__name__)
 
-# Bump when chunking logic changes in a way that changes chunk boundaries.
-CHUNKER_VERSION = "1"
+# The code that decides what a chunk is (reading, cleaning, chunking, linking parallel
+# versions, ids) and how BM25 tokenises it: an index records a hash of these files, so a
+# change to any of them asks for a rebuild, with no version number to remember to bump.
+INDEX_CODE: tuple[str, ...] = ("corpus", "index/lexical.py")
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -94,12 +98,26 @@ class IngestReport:
     build_id: str | None = None
 
 
+@functools.cache
+def index_code_hash(root: Path = REPO_ROOT, parts: tuple[str, ...] = INDEX_CODE) -> str:
+    """sha256 (first 16 hex digits) over the Python files of `parts`, by path, so a build
+    says which chunking code made it."""
+    files: list[Path] = []
+    for part in parts:
+        path = root / part
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def chunking_signature(settings: Settings) -> dict[str, Any]:
+    """What a build's chunks depend on besides the corpus: compared before every query."""
     return {
         "max_tokens": settings.chunking.max_tokens,
         "min_tokens": settings.chunking.min_tokens,
-        "chunker_version": CHUNKER_VERSION,
-        "bm25_tokenizer": TOKENIZER_VERSION,
+        "code": index_code_hash(),
     }
 
 

