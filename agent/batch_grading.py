@@ -29,11 +29,12 @@ from typing import Any, Literal
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from agent.grading import GradeReport, grade_answer, load_rubric
+from agent.grading import GradeReport, grade_answer
 from agent.limits import check_answer
 from agent.practice import grade_and_record, open_progress
 from agent.progress import ProgressStore
 from agent.question_match import QuestionMatch, QuestionMatcher
+from agent.rubrics import load_rubric
 from core.errors import ConfigError, InputError, NoQuestionMatchError
 from core.limits import check_profile, check_text, check_utf8
 from core.settings import Settings

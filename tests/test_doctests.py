@@ -6,9 +6,12 @@ import importlib
 import pytest
 
 MODULES = [
+    "agent.answer_guards",
     "agent.citations",
     "agent.context",
+    "agent.grader_llm",
     "agent.question_match",
+    "agent.scoring",
     "agent.tutor",
     "core.settings",
     "corpus.questions",
