@@ -12,6 +12,7 @@ MODULES = [
     "agent.grader_llm",
     "agent.question_match",
     "agent.scoring",
+    "agent.spaced_repetition",
     "agent.tutor",
     "core.settings",
     "corpus.questions",
