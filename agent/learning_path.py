@@ -22,9 +22,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from agent.grading import DEFAULT_CORPUS_DIR
 from agent.progress import DueItem, SectionMastery
 from agent.question_bank import roadmap_sections
+from agent.rubrics import DEFAULT_CORPUS_DIR
 from core.errors import EvalDataError
 from core.settings import Settings
 from corpus.questions import SelfCheckQuestion

@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 
-from agent.grading import GradeReport, Hint, Rubric, grade_answer, hint, load_rubric
+from agent.grading import GradeReport, grade_answer
+from agent.hints import Hint, hint
 from agent.learning_path import (
     PathStep,
     Prerequisites,
@@ -24,6 +25,7 @@ from agent.limits import check_answer, check_question_id
 from agent.progress import DueItem, ProgressStore
 from agent.question_bank import load_settings_bank
 from agent.question_match import QuestionMatch, match_question
+from agent.rubrics import Rubric, load_rubric
 from core.errors import ConfigError, InputError
 from core.limits import check_profile, check_text
 from core.settings import Settings

@@ -1,15 +1,16 @@
 """Learner progress: attempts and spaced repetition (SM-2) in one SQLite file.
 
-The schema is built by numbered migrations registered with `@migration` and recorded in
-a `_migrations` table, so opening an old file upgrades it and opening a current one does
-nothing. Every write runs in its own transaction and is committed before the call
-returns: a crash after `record_attempt` loses nothing already recorded.
+The schema is built by numbered migrations (`agent.progress_schema`), the schedule is
+SM-2 (`agent.spaced_repetition`). Every write runs in its own transaction and is
+committed before the call returns: a crash after `record_attempt` loses nothing already
+recorded.
 
-Damage (a disk, a copy cut short, another program writing into the file) is handled
-here too: opening runs SQLite's `quick_check`; the store keeps rolling backups in
-`backups/` beside the file (SQLite's online backup API, before a migration and at most
-once a day); a damaged file is moved aside, the newest backup that passes its check is
-put in its place, and `LearnerDataError` says what was restored and what was lost.
+Damage (a disk, a copy cut short, another program writing into the file) is handled by
+`agent.progress_recovery`: opening runs SQLite's `quick_check`; the store keeps rolling
+backups in `backups/` beside the file (SQLite's online backup API, before a migration
+and at most once a day); a damaged file is moved aside, the newest backup that passes
+its check is put in its place, and `LearnerDataError` says what was restored and what
+was lost.
 """
 
 from __future__ import annotations
@@ -18,138 +19,30 @@ import contextlib
 import csv
 import functools
 import json
-import os
-import shutil
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from agent.progress_recovery import (
+    DatabaseCheck,
+    backup_database,
+    backup_if_due,
+    database_counts,
+    integrity_problems,
+    is_damage,
+    list_backups,
+    recover,
+)
+from agent.progress_schema import migrate, now_iso
+from agent.spaced_repetition import ReviewState, quality_from_score, sm2_update
 from core.errors import ConfigError, InputError, LearnerDataError
 from core.limits import check_profile
 
-BACKUPS_KEPT = 7  # a week of daily backups, or fewer days and the pre-migration copies
 DEFAULT_MAX_PROFILE_CHARS = 64
-
-Migration = Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[tuple[str, Migration]] = []
-
-
-def migration(fn: Migration) -> Migration:
-    """Register a schema step; steps run once each, in definition order."""
-    MIGRATIONS.append((fn.__name__, fn))
-    return fn
-
-
-@migration
-def m001_profiles_attempts(db: sqlite3.Connection) -> None:
-    db.execute(
-        """CREATE TABLE profiles (
-            name TEXT PRIMARY KEY,
-            created_at TEXT NOT NULL
-        )"""
-    )
-    db.execute(
-        """CREATE TABLE attempts (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            profile TEXT NOT NULL REFERENCES profiles(name),
-            question_id TEXT NOT NULL,
-            section TEXT NOT NULL DEFAULT '',
-            answer TEXT NOT NULL,
-            verdict TEXT NOT NULL,
-            score INTEGER NOT NULL CHECK (score BETWEEN 0 AND 5),
-            report TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        )"""
-    )
-    db.execute("CREATE INDEX attempts_profile ON attempts(profile, created_at)")
-
-
-@migration
-def m002_review_state(db: sqlite3.Connection) -> None:
-    db.execute(
-        """CREATE TABLE review_state (
-            profile TEXT NOT NULL REFERENCES profiles(name),
-            question_id TEXT NOT NULL,
-            section TEXT NOT NULL DEFAULT '',
-            easiness REAL NOT NULL,
-            interval_days INTEGER NOT NULL,
-            repetitions INTEGER NOT NULL,
-            due TEXT NOT NULL,
-            last_score INTEGER NOT NULL,
-            PRIMARY KEY (profile, question_id)
-        )"""
-    )
-
-
-def migrate(db: sqlite3.Connection) -> list[str]:
-    """Apply the migrations not yet recorded; returns the names applied now."""
-    with db:
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
-        )
-    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
-    applied = []
-    for name, fn in MIGRATIONS:
-        if name in done:
-            continue
-        with db:  # the step and its record commit together, or not at all
-            fn(db)
-            db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, _now()))
-        applied.append(name)
-    return applied
-
-
-# ------------------------------------------------------------------ SM-2 (pure)
-
-
-@dataclass(frozen=True)
-class ReviewState:
-    easiness: float = 2.5
-    interval: int = 0  # days
-    repetitions: int = 0
-
-
-def quality_from_score(score: int) -> int:
-    """Our 0-5 grade is SM-2's 0-5 response quality; clamp stray values."""
-    return max(0, min(5, int(score)))
-
-
-def sm2_update(state: ReviewState, quality: int) -> ReviewState:
-    """SM-2 (Wozniak 1990): the next interval and easiness after an answer of `quality` 0-5.
-
-    Quality below 3 restarts the repetitions at a one-day interval; otherwise the
-    interval goes 1, 6, then the previous interval times the (previous) easiness. Easiness moves
-    by 0.1 - (5 - q)(0.08 + (5 - q)0.02) and never drops below 1.3.
-
-    >>> s = sm2_update(ReviewState(), 5); (s.interval, s.repetitions, round(s.easiness, 2))
-    (1, 1, 2.6)
-    >>> s = sm2_update(s, 4); (s.interval, s.repetitions, round(s.easiness, 2))
-    (6, 2, 2.6)
-    >>> s = sm2_update(s, 3); (s.interval, s.repetitions, round(s.easiness, 2))
-    (16, 3, 2.46)
-    >>> sm2_update(s, 1).interval
-    1
-    """
-    q = quality_from_score(quality)
-    easiness = max(1.3, state.easiness + 0.1 - (5 - q) * (0.08 + (5 - q) * 0.02))
-    if q < 3:
-        return ReviewState(easiness, 1, 0)
-    reps = state.repetitions + 1
-    if reps == 1:
-        interval = 1
-    elif reps == 2:
-        interval = 6
-    else:
-        # As in SuperMemo's SM-2: the interval grows by the easiness *before* this answer.
-        interval = round(state.interval * state.easiness)
-    return ReviewState(easiness, interval, reps)
-
-
-# ------------------------------------------------------------------ the store
 
 
 @dataclass(frozen=True)
@@ -185,94 +78,13 @@ class SectionMastery:
     due: int
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class DatabaseCheck:
-    """What `tutor progress --check` reports."""
-
-    path: str
-    ok: bool
-    problems: list[str]
-    profiles: int
-    attempts: int
-    backups: list[str] = field(default_factory=list)  # oldest first
-    # When not ok: what was done (the backup restored and what was lost, or that none
-    # was sound and a new database will be started).
-    recovery: str | None = None
-
-
-def backup_dir(path: Path) -> Path:
-    return Path(path).parent / "backups"
-
-
-def list_backups(path: Path) -> list[Path]:
-    """The backups of the database at `path`, oldest first (names sort by time)."""
-    folder = backup_dir(path)
-    if not folder.is_dir():
-        return []
-    return sorted(folder.glob(f"{Path(path).stem}-*.sqlite"))
-
-
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(str(path), isolation_level="DEFERRED")
     db.execute("PRAGMA foreign_keys = ON")
     return db
 
 
-def _problems(db: sqlite3.Connection, full: bool = False) -> list[str]:
-    """[] when SQLite finds the file sound, else what it found (or the error it raised)."""
-    try:
-        rows = db.execute("PRAGMA integrity_check" if full else "PRAGMA quick_check").fetchall()
-    except sqlite3.DatabaseError as exc:
-        return [str(exc)]
-    found = [str(r[0]) for r in rows]
-    return [] if found == ["ok"] else found
-
-
-def _counts(db: sqlite3.Connection) -> tuple[int, int, str | None]:
-    """(profiles, attempts, time of the last attempt) of a sound database."""
-    has = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "attempts" not in has:
-        return 0, 0, None
-    profiles = db.execute("SELECT COUNT(*) FROM profiles").fetchone()[0]
-    attempts, last = db.execute("SELECT COUNT(*), MAX(created_at) FROM attempts").fetchone()
-    return int(profiles), int(attempts), last
-
-
-def backup_database(db: sqlite3.Connection, path: Path, label: str) -> Path:
-    """Copy the open database with SQLite's online backup API (a consistent snapshot even
-    while it is in use) into `backups/`, as a self-contained file; keep the newest
-    `BACKUPS_KEPT`."""
-    folder = backup_dir(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{Path(path).stem}-{label}.sqlite"
-    partial = target.with_name(target.name + ".partial")
-    dst = sqlite3.connect(str(partial))
-    try:
-        db.backup(dst)
-        dst.execute("PRAGMA journal_mode = DELETE")  # no -wal file to lose beside it
-    finally:
-        dst.close()
-    os.replace(partial, target)
-    for old in list_backups(path)[:-BACKUPS_KEPT]:
-        with contextlib.suppress(OSError):
-            old.unlink()
-    return target
-
-
 _T = TypeVar("_T")
-
-
-def _is_damage(exc: sqlite3.DatabaseError) -> bool:
-    """Whether SQLite's error says the file is damaged. An OperationalError is about the
-    moment (locked, disk full, read-only) unless its message says otherwise."""
-    if not isinstance(exc, sqlite3.OperationalError):
-        return True
-    text = str(exc).lower()
-    return "malformed" in text or "not a database" in text
 
 
 def _guarded(method: Callable[..., _T]) -> Callable[..., _T]:
@@ -287,7 +99,7 @@ def _guarded(method: Callable[..., _T]) -> Callable[..., _T]:
         except sqlite3.IntegrityError:
             raise
         except sqlite3.DatabaseError as exc:
-            if _is_damage(exc):
+            if is_damage(exc):
                 raise LearnerDataError(
                     f"the learner database {self.path} failed ({exc}): run `tutor progress "
                     "--check`, which restores the last good backup if the file is damaged"
@@ -332,17 +144,17 @@ class ProgressStore:
                 f"cannot open the learner database {self.path}: {exc}; "
                 "check index.data_dir or move the broken file away"
             ) from exc
-        problems = _problems(self.db) if existed else []
+        problems = integrity_problems(self.db) if existed else []
         if size == 0 and list_backups(self.path):
             # SQLite takes an empty file for a new database; ours is never empty once
             # written (WAL mode writes the header), so this one was cut to nothing.
             problems = ["the file is empty"]
         if problems:
-            self._recover(problems)
+            recover(self.db, self.path, problems)
         try:
             self.db.execute("PRAGMA journal_mode = WAL")
             if existed:
-                self._backup_if_due()
+                backup_if_due(self.db, self.path, self._today())
             migrate(self.db)
         except sqlite3.OperationalError as exc:
             self.db.close()
@@ -351,75 +163,9 @@ class ProgressStore:
                 "check index.data_dir or move the broken file away"
             ) from exc
         except sqlite3.DatabaseError as exc:
-            self._recover([str(exc)])
+            recover(self.db, self.path, [str(exc)])
 
     # ---------------------------------------------------------------- damage and backups
-
-    def _backup_if_due(self) -> None:
-        """A backup before a migration changes the schema, and at most one a day."""
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master")}
-        done = (
-            {r[0] for r in self.db.execute("SELECT name FROM _migrations")}
-            if "_migrations" in tables
-            else set()
-        )
-        pending = [name for name, _ in MIGRATIONS if name not in done]
-        day = self._today().strftime("%Y%m%d")
-        stamp = f"{day}-{datetime.now(UTC):%H%M%S%f}"
-        if pending and tables:
-            backup_database(self.db, self.path, f"{stamp}-before-{pending[0]}")
-        elif not any(
-            b.name.startswith(f"{self.path.stem}-{day}-") for b in list_backups(self.path)
-        ):
-            backup_database(self.db, self.path, f"{stamp}-daily")
-
-    def _recover(self, problems: Sequence[str]) -> None:
-        """Move the damaged file aside, put the newest sound backup in its place, and raise
-        LearnerDataError saying what happened; the next open finds a sound database."""
-        with contextlib.suppress(sqlite3.Error):
-            self.db.close()
-        damaged_counts = None
-        with contextlib.suppress(sqlite3.Error):
-            # immutable: probing must not create -wal/-shm files beside the damaged one.
-            probe = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
-            try:
-                damaged_counts = _counts(probe)
-            finally:
-                probe.close()
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
-        os.replace(self.path, aside)
-        for suffix in ("-wal", "-shm"):  # the journal belongs with the file it journals
-            side = Path(str(self.path) + suffix)
-            if side.exists():
-                os.replace(side, Path(str(aside) + suffix))
-        what = f"the learner database {self.path} is damaged ({problems[0]})"
-        kept = f"the damaged file is kept as {aside}"
-        for backup in reversed(list_backups(self.path)):
-            try:
-                probe = sqlite3.connect(f"file:{backup}?mode=ro&immutable=1", uri=True)
-                try:
-                    if _problems(probe, full=True):
-                        continue
-                    _, n_attempts, last = _counts(probe)
-                finally:
-                    probe.close()
-            except sqlite3.Error:
-                continue
-            partial = self.path.with_name(self.path.name + ".restoring")
-            shutil.copyfile(backup, partial)
-            os.replace(partial, self.path)
-            lost = "attempts recorded after it are lost"
-            if damaged_counts is not None and damaged_counts[1] >= n_attempts:
-                lost += f" ({damaged_counts[1] - n_attempts} by the damaged file's own count)"
-            raise LearnerDataError(
-                f"{what}: restored the backup {backup.name} ({n_attempts} attempts, the last "
-                f"at {last or '-'}); {lost}; {kept}; run the command again"
-            )
-        raise LearnerDataError(
-            f"{what} and there is no sound backup: the learner history is lost and a new "
-            f"database will be started; {kept} (`sqlite3 {aside} .recover` may save part of it)"
-        )
 
     @_guarded
     def check(self) -> DatabaseCheck:
@@ -428,9 +174,9 @@ class ProgressStore:
         damaged file is recovered as on opening, and the report says what was found
         (`ok` False, `problems`) and what was done (`recovery`). After a recovery this
         store is closed: open the database again to go on."""
-        problems = _problems(self.db, full=True)
+        problems = integrity_problems(self.db, full=True)
         if not problems:
-            profiles, attempts, _ = _counts(self.db)
+            profiles, attempts, _ = database_counts(self.db)
             return DatabaseCheck(
                 path=str(self.path),
                 ok=True,
@@ -441,10 +187,11 @@ class ProgressStore:
             )
         profiles = attempts = 0  # the damaged file's own counts, as far as they can be read
         with contextlib.suppress(sqlite3.Error):
-            profiles, attempts, _ = _counts(self.db)
+            profiles, attempts, _ = database_counts(self.db)
         recovery = None
         try:
-            self._recover(problems)  # raises, saying what it restored or that nothing was
+            # raises, saying what it restored or that nothing was
+            recover(self.db, self.path, problems)
         except LearnerDataError as exc:
             recovery = str(exc)
         return DatabaseCheck(
@@ -487,7 +234,7 @@ class ProgressStore:
         name = self._profile(name)
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO profiles (name, created_at) VALUES (?, ?)", (name, _now())
+                "INSERT OR IGNORE INTO profiles (name, created_at) VALUES (?, ?)", (name, now_iso())
             )
         return name
 
@@ -507,7 +254,8 @@ class ProgressStore:
         quality = quality_from_score(score)
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO profiles (name, created_at) VALUES (?, ?)", (profile, _now())
+                "INSERT OR IGNORE INTO profiles (name, created_at) VALUES (?, ?)",
+                (profile, now_iso()),
             )
             cur = db.execute(
                 "INSERT INTO attempts (profile, question_id, section, answer, verdict, score, "
@@ -520,7 +268,7 @@ class ProgressStore:
                     verdict,
                     quality,
                     json.dumps(report, ensure_ascii=False, default=str),
-                    _now(),
+                    now_iso(),
                 ),
             )
             row = db.execute(

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.grading import DEFAULT_CORPUS_DIR, Rubric, locate_quote, parse_rubric
+from agent.rubrics import DEFAULT_CORPUS_DIR, Rubric, locate_quote, parse_rubric
 from core.errors import EvalDataError
 from core.settings import Settings
 from corpus.catalog import Paper, build_catalog, find_paper, heading_spans

@@ -31,12 +31,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.grading import (  # noqa: E402
-    GradingParams,
-    combine_scores,
-    grade_answer,
-    load_rubric,
-)
+from agent.grading import grade_answer  # noqa: E402
+from agent.rubrics import load_rubric  # noqa: E402
+from agent.scoring import GradingParams, combine_scores  # noqa: E402
 from agent.support_training import is_test_group, semeval_group  # noqa: E402
 from core.errors import EvalDataError  # noqa: E402
 from core.settings import load_settings  # noqa: E402

@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.grading import grade_answer, load_rubric  # noqa: E402
+from agent.grading import grade_answer  # noqa: E402
+from agent.rubrics import load_rubric  # noqa: E402
 from agent.support import load_support_model  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from evals.judge import SupportJudge  # noqa: E402

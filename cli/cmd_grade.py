@@ -115,7 +115,7 @@ def _store(rt: Runtime, bank: list[Any]) -> Any:
 
 
 def _rubric(rt: Runtime, qid: str) -> Any:
-    from agent.grading import load_rubric
+    from agent.rubrics import load_rubric
 
     return load_rubric(rt.settings.grading.rubrics_dir, qid, rt.settings.corpus.dir)
 

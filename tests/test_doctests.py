@@ -6,9 +6,13 @@ import importlib
 import pytest
 
 MODULES = [
+    "agent.answer_guards",
     "agent.citations",
     "agent.context",
+    "agent.grader_llm",
     "agent.question_match",
+    "agent.scoring",
+    "agent.spaced_repetition",
     "agent.tutor",
     "core.jsonl",
     "core.settings",

@@ -47,7 +47,8 @@ def next_due_id(settings: Settings, learner: str) -> str | None:
 def grade_batch(rt: Runtime, path: Path, record: bool) -> tuple[dict[str, Any], str]:
     """Grade an uploaded class file; the graded file goes under the data dir's exports
     (Gradio's upload folder is cleaned up), named after the upload."""
-    from agent.batch_grading import grade_batch_file, graded_path_for
+    from agent.batch_grading import grade_batch_file
+    from agent.batch_output import graded_path_for
 
     out = rt.settings.index.data_dir / "exports" / graded_path_for(path).name
     result = grade_batch_file(

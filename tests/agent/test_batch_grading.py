@@ -9,17 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.batch_grading import (
-    BatchResult,
-    GradedRow,
-    RowError,
-    grade_batch_file,
-    graded_path_for,
-    parse_batch,
-    read_batch,
-    summarise,
-    write_graded,
-)
+from agent.batch_grading import grade_batch_file
+from agent.batch_input import RowError, parse_batch, read_batch
+from agent.batch_output import graded_path_for, write_graded
+from agent.batch_results import BatchResult, GradedRow, summarise
 from agent.grading import GradeReport, PointResult
 from agent.progress import ProgressStore
 from core.errors import ConfigError

@@ -8,22 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from agent.grading import (
-    GRADER_SYSTEM,
-    GradingParams,
-    combine_scores,
-    find_misconceptions,
-    grade_answer,
-    grader_prompt,
-    hint,
-    is_copy_of_question,
-    load_rubric,
-    neutralise_injections,
-    parse_llm_verdict,
-    rubric_from_reference,
-    truncate_answer,
-)
+from agent.answer_guards import is_copy_of_question, neutralise_injections, truncate_answer
+from agent.coverage import find_misconceptions
+from agent.grader_llm import GRADER_SYSTEM, grader_prompt, parse_llm_verdict
+from agent.grading import grade_answer
+from agent.hints import hint
 from agent.llm.client import Endpoint, make_chat_model
+from agent.rubrics import load_rubric, rubric_from_reference
+from agent.scoring import GradingParams, combine_scores
 from core.errors import EvalDataError, InputError
 from core.paths import REPO_ROOT
 from core.settings import load_settings

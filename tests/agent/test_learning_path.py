@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from agent.grading import DEFAULT_CORPUS_DIR
 from agent.learning_path import (
     PATH_FILE,
     Prerequisites,
@@ -20,6 +19,7 @@ from agent.learning_path import (
 from agent.practice import due_now, next_question, open_progress, path_for, section_of
 from agent.progress import DueItem, SectionMastery
 from agent.question_bank import load_settings_bank
+from agent.rubrics import DEFAULT_CORPUS_DIR
 from core.errors import EvalDataError
 from core.settings import load_settings
 from corpus.questions import SelfCheckQuestion

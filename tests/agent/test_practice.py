@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.grading import load_rubric
 from agent.practice import grade_and_record, open_progress, section_of
+from agent.rubrics import load_rubric
 from core.errors import ConfigError
 from core.settings import load_settings
 from corpus.questions import load_question_bank

@@ -11,14 +11,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from agent.progress import (
-    MIGRATIONS,
-    ProgressStore,
-    ReviewState,
-    migrate,
-    quality_from_score,
-    sm2_update,
-)
+from agent.progress import ProgressStore
+from agent.progress_schema import MIGRATIONS, migrate
+from agent.spaced_repetition import ReviewState, quality_from_score, sm2_update
 from core.errors import ConfigError, InputError
 from core.paths import REPO_ROOT
 

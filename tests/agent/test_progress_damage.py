@@ -10,12 +10,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from agent.progress import (
-    BACKUPS_KEPT,
-    MIGRATIONS,
-    ProgressStore,
-    list_backups,
-)
+from agent.progress import ProgressStore
+from agent.progress_recovery import BACKUPS_KEPT, list_backups
+from agent.progress_schema import MIGRATIONS
 from core.errors import InputError, LearnerDataError
 
 pytestmark = pytest.mark.unit

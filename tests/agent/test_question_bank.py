@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from agent.flashcards import load_note_answers
-from agent.grading import grade_answer, load_rubric
+from agent.grading import grade_answer
 from agent.question_bank import load_bank, load_practice_questions
+from agent.rubrics import load_rubric
 from core.errors import EvalDataError
 from core.paths import REPO_ROOT
 from core.settings import load_settings

