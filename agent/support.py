@@ -1,7 +1,7 @@
 """Does this evidence support that claim? One calibrated model, asked by every caller.
 
 Citation alignment and abstention (`agent.tutor`), key-point coverage in the grader
-(`agent.grading`) and the fast faithfulness judge (`evals.judge`) all ask the same
+(`agent.coverage`) and the fast faithfulness judge (`evals.judge`) all ask the same
 question, so they share one answer: a logistic model over a handful of signals that can
 be computed on two cores in microseconds once the e5 vectors exist:
 
