@@ -13,6 +13,7 @@ from langchain_core.language_models import BaseChatModel
 
 from agent.grading import GradeReport, grade_answer
 from agent.hints import Hint, hint
+from agent.learner_questions import as_bank_question, as_rubric
 from agent.learning_path import (
     PathStep,
     Prerequisites,
@@ -144,6 +145,24 @@ def find_question(
     return question_by_id(bank, match.question_id), match
 
 
+def own_bank(store: ProgressStore, profile: str) -> list[SelfCheckQuestion]:
+    """The profile's own questions (`tutor practice generate`) as bank questions."""
+    return [as_bank_question(q.question) for q in store.own_questions(profile)]
+
+
+def rubric_for(
+    settings: Settings, store: ProgressStore, profile: str | None, question: SelfCheckQuestion
+) -> Rubric:
+    """The rubric an answer to `question` is graded with: the shipped file, or for one of
+    the learner's own questions the key points checked when it was generated."""
+    if question.kind != "generated":
+        return load_rubric(settings.grading.rubrics_dir, question.id, settings.corpus.dir)
+    for q in store.own_questions(profile or settings.grading.profile):
+        if q.question.id == question.id:
+            return as_rubric(q.question)
+    raise ConfigError(f"no question {question.id!r} in profile {profile!r}'s own questions")
+
+
 def section_labels(bank: Sequence[SelfCheckQuestion]) -> dict[str, str]:
     """Section path -> the label progress groups that section's questions by."""
     return {section_path(q): section_of(q) for q in bank}
@@ -207,10 +226,11 @@ def due_now(
     section: str | None = None,
 ) -> list[DueItem]:
     """What practice offers `profile` now, in order: due reviews, then new questions of
-    the sections the configured learning path has unlocked."""
+    the sections the configured learning path has unlocked (the learner's own questions
+    are outside the path: always open)."""
     return due_questions(
         store,
-        bank,
+        [*bank, *own_bank(store, profile)],
         profile,
         section,
         prerequisites=load_settings_path(settings),
@@ -228,7 +248,7 @@ def next_question(
     """What `tutor quiz`, `tutor grade --next` and the Practice tab offer next (the first
     of `due_now`), or None when nothing is due."""
     due = due_now(settings, store, bank, profile, section)
-    return question_by_id(bank, due[0].question_id) if due else None
+    return question_by_id([*bank, *own_bank(store, profile)], due[0].question_id) if due else None
 
 
 def beginner_questions(
@@ -283,13 +303,14 @@ def grade_practice(
         question_id = check_question_id(question_id)
     check_answer(answer, settings)
     check_profile(profile, lim.max_profile_chars)
-    bank = load_settings_bank(settings)
-    with open_progress(settings, bank) as store:
+    shipped = load_settings_bank(settings)
+    with open_progress(settings, shipped) as store:
+        bank = [*shipped, *own_bank(store, profile)]
         if question is not None:
             q, match = find_question(bank, question, embedder, settings)
         else:
             if due:
-                found = next_question(settings, store, bank, profile)
+                found = next_question(settings, store, shipped, profile)
                 if found is None:
                     raise ConfigError(f"nothing is due for profile {profile!r}")
                 q = found
@@ -301,7 +322,7 @@ def grade_practice(
             profile,
             q,
             answer,
-            load_rubric(settings.grading.rubrics_dir, q.id, settings.corpus.dir),
+            rubric_for(settings, store, profile, q),
             embedder=embedder,
             chat_model=chat_model,
             settings=settings,
@@ -333,7 +354,14 @@ def practice_hint(
         level = int(level)  # a JSON client may send 2.0; NaN and infinities stay floats
     if profile is not None:
         profile = check_profile(profile, settings.limits.max_profile_chars)
-    rubric = load_rubric(settings.grading.rubrics_dir, question_id, settings.corpus.dir)
+    if question_id.startswith("GQ-"):
+        if profile is None:
+            raise ConfigError(f"{question_id} is a learner's own question: name the profile")
+        with open_progress(settings, []) as store:
+            own = question_by_id(own_bank(store, profile), question_id)
+            rubric = rubric_for(settings, store, profile, own)
+    else:
+        rubric = load_rubric(settings.grading.rubrics_dir, question_id, settings.corpus.dir)
     # hint() checks the level: 1..3
     return hint(question_id, level, rubric, last_missing(settings, profile, question_id))
 

@@ -27,6 +27,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from agent.learner_questions import (
+    GeneratedQuestion,
+    LearnerQuestion,
+    add_questions,
+    delete_question,
+    edit_question,
+    list_questions,
+    question_sections,
+)
 from agent.progress_recovery import (
     DatabaseCheck,
     backup_database,
@@ -299,6 +308,33 @@ class ProgressStore:
             )
             return int(cur.lastrowid or 0)
 
+    @_guarded
+    def add_own_questions(self, profile: str, questions: list[GeneratedQuestion]) -> list[str]:
+        """Add checked questions to the profile's own bank; returns the ids added."""
+        profile = self.ensure_profile(profile)
+        with self._tx() as db:
+            return add_questions(db, profile, questions)
+
+    @_guarded
+    def edit_own_question(
+        self,
+        profile: str,
+        question_id: str,
+        question: str | None = None,
+        points: list[str] | None = None,
+    ) -> LearnerQuestion:
+        with self._tx() as db:
+            return edit_question(db, self._profile(profile), question_id, question, points)
+
+    @_guarded
+    def delete_own_question(self, profile: str, question_id: str) -> None:
+        with self._tx() as db:
+            delete_question(db, self._profile(profile), question_id)
+
+    @_guarded
+    def own_questions(self, profile: str) -> list[LearnerQuestion]:
+        return list_questions(self.db, self._profile(profile))
+
     # ---------------------------------------------------------------- reads
 
     @_guarded
@@ -314,6 +350,10 @@ class ProgressStore:
             (profile,),
         ).fetchall()
         return [Attempt(*r[:7], json.loads(r[7]), r[8]) for r in rows]  # type: ignore[arg-type]
+
+    def _bank(self, profile: str) -> list[tuple[str, str]]:
+        """The shared bank, then the profile's own questions (`agent.learner_questions`)."""
+        return [*self.questions, *question_sections(self.db, profile)]
 
     def _states(self, profile: str) -> dict[str, tuple[str, float, int, str, int]]:
         rows = self.db.execute(
@@ -331,7 +371,7 @@ class ProgressStore:
         today = self._today().isoformat()
         states = self._states(profile)
         items = []
-        for order, (qid, sec) in enumerate(self.questions):
+        for order, (qid, sec) in enumerate(self._bank(profile)):
             if section and section.casefold() not in sec.casefold():
                 continue
             if qid in states:
@@ -353,7 +393,7 @@ class ProgressStore:
         states = self._states(profile)
         due_ids = {d.question_id for d in self.due_items(profile)}
         out: dict[str, list[str]] = {}
-        for qid, sec in self.questions:
+        for qid, sec in self._bank(profile):
             out.setdefault(sec, []).append(qid)
         result = []
         for sec, qids in out.items():

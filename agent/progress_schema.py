@@ -61,6 +61,30 @@ def m002_review_state(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m003_generated_questions(db: sqlite3.Connection) -> None:
+    # A learner's own practice questions (`tutor practice generate`): the question, its
+    # checked key points as JSON, and the passage they were checked against.
+    db.execute(
+        """CREATE TABLE generated_questions (
+            profile TEXT NOT NULL REFERENCES profiles(name),
+            id TEXT NOT NULL,
+            question TEXT NOT NULL,
+            key_points TEXT NOT NULL,
+            doc TEXT NOT NULL,
+            chunk_id TEXT NOT NULL,
+            section TEXT NOT NULL,
+            language TEXT NOT NULL,
+            passage TEXT NOT NULL,
+            passage_start INTEGER NOT NULL,
+            passage_end INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            edited_at TEXT,
+            PRIMARY KEY (profile, id)
+        )"""
+    )
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply the migrations not yet recorded; returns the names applied now."""
     with db:

@@ -188,7 +188,10 @@ class SupportModel:
 
         >>> m = load_support_model()
         >>> m.probability("GPT-3 has 175 billion parameters.",
-        ...               "GPT-3 has 175 billion parameters.", 0.95, True) > 0.9
+        ...               "GPT-3 has 175 billion parameters.", 0.95, True) > 0.8
+        True
+        >>> m.probability("GPT-3 has 175 billion parameters.",
+        ...               "GPT-3 was trained on sand.", 0.80, True) < 0.4
         True
         """
         return float(self.probabilities(np.array([pair_features(claim, evidence, cosine, same_lang)]))[0])

@@ -55,7 +55,16 @@ def check_argv(argv: Sequence[str]) -> None:
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
-    from cli import cmd_agent, cmd_eval, cmd_flashcards, cmd_grade, cmd_index, cmd_papers, cmd_ui
+    from cli import (
+        cmd_agent,
+        cmd_eval,
+        cmd_flashcards,
+        cmd_grade,
+        cmd_index,
+        cmd_papers,
+        cmd_practice,
+        cmd_ui,
+    )
 
     parser = ArgumentParser(
         prog="tutor", description="Roadmap Tutor: a local tutor for the Generative AI Roadmap."
@@ -64,7 +73,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     parser.add_argument("--data-dir", type=Path, help="where the index and learner data live")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     handlers: dict[str, Handler] = {}
-    for module in (cmd_index, cmd_agent, cmd_papers, cmd_grade, cmd_flashcards, cmd_eval, cmd_ui):
+    for module in (
+        cmd_index,
+        cmd_agent,
+        cmd_papers,
+        cmd_grade,
+        cmd_practice,
+        cmd_flashcards,
+        cmd_eval,
+        cmd_ui,
+    ):
         module.register(sub, handlers)
     return parser, handlers
 

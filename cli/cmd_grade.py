@@ -327,7 +327,7 @@ def run_quiz(
     rt: Runtime, profile: str, section: str | None, grader: str, stdin: TextIO, out: TextIO
 ) -> int:
     """The quiz loop over `stdin`/`out` (so tests can feed it): returns questions graded."""
-    from agent.practice import grade_and_record, next_question, practice_hint
+    from agent.practice import grade_and_record, next_question, practice_hint, rubric_for
 
     bank = _bank(rt)
     graded = 0
@@ -338,7 +338,7 @@ def run_quiz(
             if q is None:
                 out.write("Nothing is due now. Well done.\n")
                 break
-            rubric = _rubric(rt, q.id)
+            rubric = rubric_for(rt.settings, store, profile, q)
             out.write(f"\n[{q.id}] {q.text_en}\n")
             level = 0
             while True:

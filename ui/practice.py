@@ -86,12 +86,23 @@ def practice_tab(gr: Any, app: AppState, profile: Any) -> None:
         interactive=False,
     )
 
-    qid.change(
-        lambda i: (f"**{i}** {texts.get(i, '')}", 0),
-        qid,
-        [question_md, hint_level],
-        api_visibility="private",
-    )
+    def own_choices(who: str | None) -> list[tuple[str, str]]:
+        from ui.my_questions import own_rows
+
+        try:
+            return [(f"{r[0]} · {r[1]}", r[0]) for r in own_rows(app, who)]
+        except Exception:
+            return []
+
+    def question_text(i: str | None, who: str | None) -> tuple[str, int]:
+        text = texts.get(i or "") or dict((v, k) for k, v in own_choices(who)).get(i or "", "")
+        return f"**{i}** {text.split(' · ', 1)[-1]}", 0
+
+    def refresh_choices(who: str | None) -> Any:
+        return gr.update(choices=[*choices, *own_choices(who)])
+
+    qid.change(question_text, [qid, profile], [question_md, hint_level], api_visibility="private")
+    profile.change(refresh_choices, profile, qid, api_visibility="private")
 
     def do_grade(i: str, text: str, who: str | None) -> list[Any]:
         try:
@@ -116,7 +127,8 @@ def practice_tab(gr: Any, app: AppState, profile: Any) -> None:
 
     def do_next(who: str | None) -> Any:
         nxt = next_due_id(app.settings, who or "default")
-        return gr.update(value=nxt) if nxt else gr.skip()
+        # The learner's own questions join the list, so a due one can be shown.
+        return gr.update(choices=[*choices, *own_choices(who)], value=nxt) if nxt else gr.skip()
 
     grade_btn.click(
         do_grade, [qid, answer, profile], [report, attempts], api_visibility="private", **LLM_QUEUE
@@ -125,6 +137,10 @@ def practice_tab(gr: Any, app: AppState, profile: Any) -> None:
         do_hint, [qid, hint_level, profile], [report, hint_level], api_visibility="private"
     )
     next_due.click(do_next, profile, qid, api_visibility="private")
+
+    from ui.my_questions import my_questions_panel
+
+    my_questions_panel(gr, app, profile, (refresh_choices, profile, qid))
 
     with gr.Accordion("Grade a class (CSV or JSONL)", open=False):
         gr.Markdown(
