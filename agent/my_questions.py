@@ -40,6 +40,9 @@ class GenerateResult:
             "added": list(self.added),
             "questions": [question_json(q) for q in r.kept],
             "rejected": [{"chunk_id": x.chunk_id, "reason": x.reason} for x in r.rejected],
+            "dropped_points": [
+                {"chunk_id": x.chunk_id, "reason": x.reason} for x in r.dropped_points
+            ],
             "seconds": r.seconds,
         }
 

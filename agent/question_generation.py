@@ -1,10 +1,11 @@
 """Practice questions from a learner's own files: the local model writes, the checks keep.
 
 For a few passages spread over an ingested document, the local model is asked for one
-question and two or three key points, each with a quote copied from the passage. A draft
-is kept only if every key point passes two checks: its quote is found in the passage (case
-and whitespace aside), and the support model (`agent.support`) finds the point supported by
-the passage at its judge threshold. A kept question that restates one the learner already
+question and two or three key points, each with a quote copied from the passage. A key
+point is kept only if it passes two checks: its quote (3 words or more) is found in the
+passage (case and whitespace aside), and the support model (`agent.support`) finds the point
+supported by the passage at its judge threshold; a draft is kept only if at least half of
+its points (and at least one) pass, with those points only. A kept question that restates one the learner already
 has (e5 cosine at `agent.self_check_match`, the cosine at which a question restates a
 self-check question) is dropped. Every rejection keeps its reason, so the share kept and why
 the rest went is measurable (`docs/grading.md`).
@@ -76,6 +77,7 @@ class GenerationReport:
     calls: int = 0
     kept: list[GeneratedQuestion] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    dropped_points: list[Rejection] = field(default_factory=list)  # of kept questions
     seconds: float = 0.0
 
 
@@ -119,8 +121,8 @@ def parse_draft(text: str) -> Draft | str:
         point, quote = kp.get("point"), kp.get("quote")
         if not isinstance(point, str) or not point.strip() or len(point) > MAX_POINT_CHARS:
             return "a key point has no usable text"
-        if not isinstance(quote, str) or len(quote.split()) < MIN_QUOTE_WORDS:
-            return f"a key point's quote is shorter than {MIN_QUOTE_WORDS} words"
+        if not isinstance(quote, str):
+            return "a key point has no quote"
         points.append(DraftPoint(" ".join(point.split()), " ".join(quote.split())))
     return Draft(question, tuple(points))
 
@@ -197,30 +199,43 @@ def check_draft(
     language: str,
     support_model: SupportModel,
     embedder: Embedder,
-) -> tuple[GeneratedPoint, ...] | str:
-    """The draft's points, located in the passage and supported by it, or why it is
-    rejected."""
-    located = []
+) -> tuple[tuple[GeneratedPoint, ...], list[str]] | str:
+    """The draft's points that are quoted from the passage and supported by it, with the
+    reasons the others were dropped; or, when fewer than half of its points (or none)
+    pass, why the whole draft is rejected. A question keeps only checked points, and
+    never fewer than half of what its author thought a full answer holds."""
+    failures: list[str] = []
+    located: list[tuple[DraftPoint, tuple[int, int]]] = []
     for p in draft.points:
-        span = find_quote(passage, p.quote)
-        if span is None:
-            return f"quote not in the passage: {p.quote[:80]!r}"
-        located.append((p, span))
-    claims = [p.point for p in draft.points]
-    cos = embedder.embed_queries(claims) @ embedder.embed_passages(
-        [evidence_for_embedding(passage)]
-    ).T
-    probs = support_model.matrix(claims, [passage], cos, [language] * len(claims), [language])[
-        :, 0
-    ]
-    threshold = support_model.threshold("judge")
-    for (p, _), prob in zip(located, probs, strict=True):
-        if prob < threshold:
-            return f"key point not supported by the passage ({prob:.2f} < {threshold}): {p.point[:80]!r}"
-    return tuple(
-        GeneratedPoint(p.point, " ".join(passage[s:e].split()), s, e, round(float(prob), 3))
-        for (p, (s, e)), prob in zip(located, probs, strict=True)
-    )
+        span = find_quote(passage, p.quote) if len(p.quote.split()) >= MIN_QUOTE_WORDS else None
+        if len(p.quote.split()) < MIN_QUOTE_WORDS:
+            failures.append(f"a key point's quote is shorter than {MIN_QUOTE_WORDS} words")
+        elif span is None:
+            failures.append(f"quote not in the passage: {p.quote[:80]!r}")
+        else:
+            located.append((p, span))
+    kept: list[GeneratedPoint] = []
+    if located:
+        claims = [p.point for p, _ in located]
+        cos = embedder.embed_queries(claims) @ embedder.embed_passages(
+            [evidence_for_embedding(passage)]
+        ).T
+        probs = support_model.matrix(
+            claims, [passage], cos, [language] * len(claims), [language]
+        )[:, 0]
+        threshold = support_model.threshold("judge")
+        for (p, (s, e)), prob in zip(located, probs, strict=True):
+            if prob < threshold:
+                failures.append(
+                    f"key point not supported by the passage ({prob:.2f} < {threshold}): "
+                    f"{p.point[:80]!r}"
+                )
+            else:
+                quote = " ".join(passage[s:e].split())
+                kept.append(GeneratedPoint(p.point, quote, s, e, round(float(prob), 3)))
+    if not kept or 2 * len(kept) < len(draft.points):
+        return failures[0]
+    return tuple(kept), failures
 
 
 def generate_questions(
@@ -262,16 +277,18 @@ def generate_questions(
         if isinstance(checked, str):
             report.rejected.append(Rejection(chunk.id, checked))
             continue
+        points, dropped = checked
         vec = embedder.embed_queries([draft.question])
         if len(known) and float((known @ vec.T).max()) >= duplicate_cosine:
             report.rejected.append(Rejection(chunk.id, "restates a question already in the bank"))
             continue
         known = np.vstack([known, vec]) if len(known) else vec
+        report.dropped_points += [Rejection(chunk.id, reason) for reason in dropped]
         report.kept.append(
             GeneratedQuestion(
                 id=question_id(doc, draft.question),
                 question=draft.question,
-                points=checked,
+                points=points,
                 doc=doc,
                 chunk_id=chunk.id,
                 section=" > ".join(chunk.section),

