@@ -1,19 +1,29 @@
-"""The eval run's HTML report and its plots: pure functions from run records to text.
+"""The eval run's HTML report and its plots, rendered from Jinja2 templates.
 
-Everything here is rendered from plain data (an `EvalRun`'s config, summary and
-records) into self-contained HTML with inline SVG: no external scripts, styles or
-fonts, so a report opens offline and can be shown in a sandboxed frame. Every piece
-of text from the corpus, the model or the eval set is escaped.
+Plain functions here turn an `EvalRun`'s config, summary and records into the numbers
+and rows the report shows (`report_context`, `bar_plot`, `histogram_plot`, `line_plot`);
+the templates in `evals/templates/` only lay them out as self-contained HTML with inline
+SVG: no external scripts, styles or fonts, so a report opens offline and can be shown in
+a sandboxed frame. The templates are rendered with autoescaping on, so every piece of
+text from the corpus, the model or the eval set is escaped where it is written, and a
+value left out of the context is an error rather than an empty cell.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import jinja2
+
     from evals.records import EvalRun
+
+TEMPLATES = "templates"  # beside this module, shipped as package data (pyproject.toml)
+REPORT_TEMPLATE = "report.html.j2"
+PLOTS_TEMPLATE = "plots.svg.j2"
 
 
 def validation_line(validation: dict[str, Any] | None) -> str:
@@ -33,14 +43,6 @@ def validation_line(validation: dict[str, Any] | None) -> str:
     return "judge balanced accuracy: " + ", ".join(parts)
 
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1200px;color:#222}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .5em;
-vertical-align:top;text-align:left}th{background:#f3f3f3}.ok{color:#176317}.bad{color:#a31515}
-.muted{color:#777;font-size:.9em}details{margin:.2em 0}pre{white-space:pre-wrap;margin:0}
-.num{text-align:right;font-variant-numeric:tabular-nums}
-"""
-
 # Aggregate rows of the report: key, label, whether the judge's agreement applies to it.
 _REPORT_METRICS = [
     ("faithfulness", "Faithfulness (supported claims / claims, mean per answer)", True),
@@ -56,13 +58,42 @@ _REPORT_METRICS = [
 ]
 
 
-def _e(value: Any) -> str:
-    import html
+def _blank_none(value: Any) -> Any:
+    """Jinja2's `finalize`: a missing value (None) prints as nothing, not as "None"."""
+    return "" if value is None else value
 
-    return html.escape("" if value is None else str(value), quote=True)
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The templates' environment: loaded from the `evals` package, autoescape always on.
+
+    `autoescape=True` rather than `select_autoescape`, which decides by the file's last
+    extension and so would leave `report.html.j2` unescaped; every template here is HTML
+    or SVG. Undefined names raise, so a template cannot silently print an empty cell.
+    """
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("evals", TEMPLATES),
+        autoescape=True,
+        finalize=_blank_none,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _plot(macro: str, plot: dict[str, Any]) -> str:
+    return str(getattr(environment().get_template(PLOTS_TEMPLATE).module, macro)(plot))
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
+    """A score as the report prints it.
+
+    >>> _fmt(0.66666), _fmt(2.345, 1), _fmt(None), _fmt(3)
+    ('0.667', '2.3', '-', '3')
+    """
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -70,32 +101,52 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
-def bar_svg(values: Sequence[tuple[str, float | None]], width: int = 560) -> str:
-    """Horizontal bars for scores in 0..1 (None drawn as an empty row)."""
+def bar_plot(values: Sequence[tuple[str, float | None]], width: int = 560) -> dict[str, Any]:
+    """Geometry of horizontal bars for scores in 0..1 (None: an empty row).
+
+    >>> p = bar_plot([("recall", 0.5), ("f1", None)], width=470)
+    >>> p["height"], p["span"], [(r["bar_w"], r["value"]) for r in p["rows"]]
+    (54, 200, [('100.0', '0.500'), (None, '-')])
+    """
     row = 22
     label_w = 210
-    height = row * len(values) + 10
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        'role="img" font-size="12">'
-    ]
     span = width - label_w - 60
+    rows = []
     for i, (label, v) in enumerate(values):
         y = 5 + i * row
-        parts.append(f'<text x="0" y="{y + 14}">{_e(label)}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{span}" height="14" fill="#eee"/>')
-        if v is not None:
-            w = max(0.0, min(1.0, v)) * span
-            parts.append(
-                f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="14" fill="#4a7bb7"/>'
-            )
-        parts.append(f'<text x="{label_w + span + 6}" y="{y + 14}">{_e(_fmt(v))}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+        rows.append(
+            {
+                "label": label,
+                "text_y": y + 14,
+                "bar_y": y + 3,
+                "bar_w": None if v is None else f"{max(0.0, min(1.0, v)) * span:.1f}",
+                "value": _fmt(v),
+            }
+        )
+    return {
+        "width": width,
+        "height": row * len(values) + 10,
+        "label_w": label_w,
+        "span": span,
+        "value_x": label_w + span + 6,
+        "rows": rows,
+    }
 
 
-def histogram_svg(values: Sequence[float | None], bins: int = 10, width: int = 400) -> str:
-    """Histogram of per-item scores in 0..1."""
+def bar_svg(values: Sequence[tuple[str, float | None]], width: int = 560) -> str:
+    """Horizontal bars for scores in 0..1 (None drawn as an empty row)."""
+    return _plot("bars", bar_plot(values, width))
+
+
+def histogram_plot(
+    values: Sequence[float | None], bins: int = 10, width: int = 400
+) -> dict[str, Any]:
+    """Geometry of a histogram of per-item scores in 0..1 (None left out).
+
+    >>> p = histogram_plot([0.0, 0.95, 1.0, None], bins=2, width=240)
+    >>> p["top"], [(b["count"], b["lo"], b["hi"], b["h"]) for b in p["bins"]]
+    (2, [(1, '0.0', '0.5', '60.0'), (2, '0.5', '1.0', '120.0')])
+    """
     kept = [v for v in values if v is not None]
     counts = [0] * bins
     for v in kept:
@@ -103,61 +154,81 @@ def histogram_svg(values: Sequence[float | None], bins: int = 10, width: int = 4
     top = max(counts, default=0) or 1
     h = 120
     bw = (width - 40) / bins
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h + 30}" '
-        'role="img" font-size="11">'
-    ]
-    for i, c in enumerate(counts):
-        bh = c / top * h
-        x = 30 + i * bw
-        parts.append(
-            f'<rect x="{x:.1f}" y="{h - bh + 5:.1f}" width="{bw - 2:.1f}" height="{bh:.1f}" '
-            f'fill="#4a7bb7"><title>{i / bins:.1f}-{(i + 1) / bins:.1f}: {c}</title></rect>'
+    return {
+        "width": width,
+        "height": h + 30,
+        "axis_y": h + 22,
+        "one_x": width - 20,
+        "top": top,
+        "bins": [
+            {
+                "x": f"{30 + i * bw:.1f}",
+                "y": f"{h - c / top * h + 5:.1f}",
+                "w": f"{bw - 2:.1f}",
+                "h": f"{c / top * h:.1f}",
+                "lo": f"{i / bins:.1f}",
+                "hi": f"{(i + 1) / bins:.1f}",
+                "count": c,
+            }
+            for i, c in enumerate(counts)
+        ],
+    }
+
+
+def histogram_svg(values: Sequence[float | None], bins: int = 10, width: int = 400) -> str:
+    """Histogram of per-item scores in 0..1."""
+    return _plot("histogram", histogram_plot(values, bins, width))
+
+
+_COLOURS = ["#4a7bb7", "#c0504d", "#9bbb59", "#8064a2", "#f79646", "#4bacc6"]
+
+
+def line_plot(
+    series: Mapping[str, Sequence[float | None]], labels: Sequence[str], width: int = 640
+) -> dict[str, Any]:
+    """Geometry of one polyline per series over runs (x: run index, y: 0..1; None skipped).
+
+    >>> p = line_plot({"f1": [1.0, None, 0.0]}, ["run-000001", "b", "c"], width=260)
+    >>> p["series"][0]["points_attr"], [label["text"] for label in p["labels"]]
+    ('40.0,5.0 240.0,205.0', ['000001', 'b', 'c'])
+    """
+    h = 200
+    n = max(len(labels), 1)
+    step = (width - 60) / max(n - 1, 1)
+    lines = []
+    for k, (name, values) in enumerate(series.items()):
+        points = [
+            (f"{40 + i * step:.1f}", f"{5 + (1 - max(0.0, min(1.0, v))) * h:.1f}")
+            for i, v in enumerate(values)
+            if v is not None
+        ]
+        lines.append(
+            {
+                "name": name,
+                "colour": _COLOURS[k % len(_COLOURS)],
+                "points": points,
+                "points_attr": " ".join(f"{x},{y}" for x, y in points),
+                "legend_y": h + 36 + 16 * k,
+            }
         )
-    parts.append(f'<text x="30" y="{h + 22}">0</text>')
-    parts.append(f'<text x="{width - 20}" y="{h + 22}">1</text>')
-    parts.append(f'<text x="0" y="14">{top}</text></svg>')
-    return "".join(parts)
+    return {
+        "width": width,
+        "height": h + 40 + 16 * len(series),
+        "axis_y": h + 5,
+        "axis_x2": width - 20,
+        "label_y": h + 20,
+        "series": lines,
+        "labels": [
+            {"x": f"{40 + i * step:.1f}", "text": label[-6:]} for i, label in enumerate(labels)
+        ],
+    }
 
 
 def line_svg(
     series: Mapping[str, Sequence[float | None]], labels: Sequence[str], width: int = 640
 ) -> str:
     """One polyline per series over runs (x: run index, y: 0..1)."""
-    colours = ["#4a7bb7", "#c0504d", "#9bbb59", "#8064a2", "#f79646", "#4bacc6"]
-    h = 200
-    n = max(len(labels), 1)
-    step = (width - 60) / max(n - 1, 1)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{h + 40 + 16 * len(series)}" role="img" font-size="11">',
-        f'<line x1="40" y1="{h + 5}" x2="{width - 20}" y2="{h + 5}" stroke="#999"/>',
-        f'<line x1="40" y1="5" x2="40" y2="{h + 5}" stroke="#999"/>',
-        '<text x="0" y="12">1.0</text>',
-        f'<text x="0" y="{h + 5}">0.0</text>',
-    ]
-    for k, (name, values) in enumerate(series.items()):
-        colour = colours[k % len(colours)]
-        points = [
-            f"{40 + i * step:.1f},{5 + (1 - max(0.0, min(1.0, v))) * h:.1f}"
-            for i, v in enumerate(values)
-            if v is not None
-        ]
-        if points:
-            joined = " ".join(points)
-            parts.append(
-                f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{joined}"/>'
-            )
-            for p in points:
-                x, y = p.split(",")
-                parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>')
-        parts.append(
-            f'<text x="40" y="{h + 36 + 16 * k}" fill="{colour}">&#9632; {_e(name)}</text>'
-        )
-    for i, label in enumerate(labels):
-        parts.append(f'<text x="{40 + i * step:.1f}" y="{h + 20}">{_e(label[-6:])}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    return _plot("lines", line_plot(series, labels, width))
 
 
 def history_svg(runs: Sequence[dict[str, Any]]) -> str:
@@ -173,125 +244,117 @@ def history_svg(runs: Sequence[dict[str, Any]]) -> str:
     return line_svg(series, [r["run_id"] for r in runs])
 
 
-_OK = '<span class="ok">&#10003;</span>'
-_BAD = '<span class="bad">&#10007;</span>'
+_LATENCY_KEYS = ("first_token_mean_s", "first_token_p90_s", "total_mean_s", "total_p90_s")
+_COUNT_KEYS = (
+    "n_claims",
+    "n_unsupported_claims",
+    "n_answerable",
+    "n_unanswerable",
+    "judge_calls",
+    "judge_cache_hits",
+)
 
 
-def _claims_html(rec: dict[str, Any]) -> str:
-    if rec["abstained"]:
-        why = f'<span class="muted">abstained: {_e(rec.get("abstain_reason"))}</span>'
-        if rec.get("draft"):
-            why += (
-                f"<details><summary>declined draft</summary><pre>{_e(rec['draft'])}</pre></details>"
-            )
-        return why
-    rows = []
-    for c in rec["claims"]:
-        mark = _OK if c["supported"] else _BAD
-        rows.append(f"<li>{mark} {_e(c['text'])}</li>")
-    return "<ul>" + "".join(rows) + "</ul>" if rows else '<span class="muted">no claims</span>'
+def _item(rec: dict[str, Any]) -> dict[str, Any]:
+    """One question's row: the record's texts as they are, its scores formatted."""
+    m = rec["metrics"]
+    return {
+        "id": rec["id"],
+        "tags": ", ".join(rec["tags"]),
+        "history": [(q, a) for q, a in rec.get("history", [])],
+        "question": rec["question"],
+        "answerable": rec["answerable"],
+        "answer": rec["answer"],
+        "abstained": rec["abstained"],
+        "abstain_reason": rec.get("abstain_reason"),
+        "draft": rec.get("draft") or None,
+        "claims": [{"supported": c["supported"], "text": c["text"]} for c in rec["claims"]],
+        "citations": [
+            {
+                "n": c["n"],
+                "source": c["source"],
+                "section": list(c["section"]),
+                "gold": bool(c.get("gold")),
+                "text": c["text"],
+            }
+            for c in rec["citations"]
+        ],
+        "retrieved": [
+            {
+                "rank": r["rank"],
+                "source": r["source"],
+                "start": r["start"],
+                "end": r["end"],
+                "versions": [v["source"] for v in r.get("versions", [])],
+                "gold": bool(r.get("gold")),
+            }
+            for r in rec["retrieved"]
+        ],
+        "scores": {
+            "faithfulness": _fmt(m["faithfulness"], 2),
+            "citation_precision": _fmt(m["citation_precision"], 2),
+            "citation_recall": _fmt(m["citation_recall"], 2),
+            "context_recall": _fmt(m["context_recall"], 2),
+            "answer_f1": _fmt(m["answer_f1"], 2),
+            "total_s": _fmt(m["total_s"], 1),
+        },
+    }
 
 
-def _citations_html(rec: dict[str, Any]) -> str:
-    rows = []
-    for c in rec["citations"]:
-        gold = ' <span class="ok">[gold]</span>' if c.get("gold") else ""
-        section = " &gt; ".join(_e(s) for s in c["section"])
-        rows.append(
-            f"<details><summary>[{_e(c['n'])}] {_e(c['source'])} {section}{gold}</summary>"
-            f"<pre>{_e(c['text'])}</pre></details>"
-        )
-    retrieved = []
-    for r in rec["retrieved"]:
-        gold = " [gold]" if r.get("gold") else ""
-        versions = "".join(f", also {_e(v['source'])}" for v in r.get("versions", []))
-        retrieved.append(
-            f"<li>{_e(r['rank'])}. {_e(r['source'])} {_e(r['start'])}-{_e(r['end'])}"
-            f"{versions}<span class='ok'>{gold}</span></li>"
-        )
-    return (
-        "".join(rows)
-        + f"<details><summary>retrieved ({len(retrieved)})</summary><ul>{''.join(retrieved)}</ul>"
-        "</details>"
-    )
+def report_context(run: EvalRun, validation: dict[str, Any] | None) -> dict[str, Any]:
+    """Everything the report shows, as plain data: numbers formatted, rows built, plots
+    computed. Texts are left as they are; the template escapes them."""
+    s = run.summary
+    c = run.config
+    return {
+        "run_id": run.run_id,
+        "n_items": len(run.records),
+        "config": {
+            "eval_set_version": c.get("eval_set_version"),
+            "eval_set": c.get("eval_set"),
+            "git_commit": c.get("git_commit"),
+            "tutor_model": json.dumps(c.get("tutor_model")),
+            "judge": json.dumps(c.get("judge")),
+            "answer_correctness": c.get("answer_correctness"),
+            "started_at": c.get("started_at"),
+            "finished_at": c.get("finished_at"),
+        },
+        "judge_line": validation_line(validation),
+        "scores": [
+            {"label": label, "value": _fmt(s.get(key)), "judged": judged}
+            for key, label, judged in _REPORT_METRICS
+        ],
+        "counts": {key: s.get(key) for key in _COUNT_KEYS},
+        "score_bars": bar_plot(
+            [(label.split(" (")[0], s.get(key)) for key, label, _ in _REPORT_METRICS]
+        ),
+        "faithfulness_histogram": histogram_plot(
+            [r["metrics"]["faithfulness"] for r in run.records]
+        ),
+        "latency": [{"name": k, "value": _fmt(s.get(k), 2)} for k in _LATENCY_KEYS],
+        "latency_bars": bar_plot(
+            [
+                (
+                    r["id"],
+                    None if r["metrics"]["total_s"] is None else r["metrics"]["total_s"] / 120,
+                )
+                for r in run.records[:40]
+            ]
+        ),
+        "tags": [
+            {
+                "tag": tag,
+                "n": t["n"],
+                "faithfulness": _fmt(t["faithfulness"]),
+                "context_recall": _fmt(t["context_recall"]),
+                "abstained": _fmt(t["abstained"]),
+            }
+            for tag, t in s.get("by_tag", {}).items()
+        ],
+        "items": [_item(rec) for rec in run.records],
+    }
 
 
 def render_report(run: EvalRun, validation: dict[str, Any] | None) -> str:
-    """The self-contained HTML report of a run; every piece of text is escaped."""
-    s = run.summary
-    judge_line = validation_line(validation)
-    agg_rows = []
-    for key, label, judged in _REPORT_METRICS:
-        note = f'<span class="muted">{_e(judge_line)}</span>' if judged else ""
-        agg_rows.append(
-            f"<tr><td>{_e(label)}</td><td class='num'>{_e(_fmt(s.get(key)))}</td>"
-            f"<td>{note}</td></tr>"
-        )
-    lat_rows = "".join(
-        f"<tr><td>{_e(k)}</td><td class='num'>{_e(_fmt(s.get(k), 2))}</td></tr>"
-        for k in ("first_token_mean_s", "first_token_p90_s", "total_mean_s", "total_p90_s")
-    )
-    tag_rows = "".join(
-        f"<tr><td>{_e(tag)}</td><td class='num'>{t['n']}</td>"
-        f"<td class='num'>{_e(_fmt(t['faithfulness']))}</td>"
-        f"<td class='num'>{_e(_fmt(t['context_recall']))}</td>"
-        f"<td class='num'>{_e(_fmt(t['abstained']))}</td></tr>"
-        for tag, t in s.get("by_tag", {}).items()
-    )
-    item_rows = []
-    for rec in run.records:
-        m = rec["metrics"]
-        history = "".join(
-            f"<div class='muted'>Q: {_e(q)}<br>A: {_e(a)}</div>" for q, a in rec.get("history", [])
-        )
-        unanswerable = "" if rec["answerable"] else " <span class='muted'>(unanswerable)</span>"
-        item_rows.append(
-            "<tr>"
-            f"<td>{_e(rec['id'])}<div class='muted'>{_e(', '.join(rec['tags']))}</div></td>"
-            f"<td>{history}{_e(rec['question'])}{unanswerable}</td>"
-            f"<td>{_e(rec['answer'])}</td>"
-            f"<td>{_claims_html(rec)}</td>"
-            f"<td>{_citations_html(rec)}</td>"
-            f"<td class='num'>faith {_e(_fmt(m['faithfulness'], 2))}<br>"
-            f"cit P {_e(_fmt(m['citation_precision'], 2))} "
-            f"R {_e(_fmt(m['citation_recall'], 2))}<br>"
-            f"ctx {_e(_fmt(m['context_recall'], 2))}<br>F1 {_e(_fmt(m['answer_f1'], 2))}<br>"
-            f"{_e(_fmt(m['total_s'], 1))} s</td>"
-            "</tr>"
-        )
-    c = run.config
-    bars = bar_svg([(label.split(" (")[0], s.get(key)) for key, label, _ in _REPORT_METRICS])
-    hist = histogram_svg([r["metrics"]["faithfulness"] for r in run.records])
-    lat_svg = bar_svg(
-        [
-            (r["id"], None if r["metrics"]["total_s"] is None else r["metrics"]["total_s"] / 120)
-            for r in run.records[:40]
-        ]
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Eval run {_e(run.run_id)}</title>
-<style>{_CSS}</style></head><body>
-<h1>Faithfulness eval: {_e(run.run_id)}</h1>
-<p class="muted">eval set {_e(c.get("eval_set_version"))} ({_e(c.get("eval_set"))}),
-{len(run.records)} items; commit {_e(c.get("git_commit"))};
-tutor model {_e(json.dumps(c.get("tutor_model")))};
-judge {_e(json.dumps(c.get("judge")))}; answer correctness: {_e(c.get("answer_correctness"))};
-started {_e(c.get("started_at"))}, finished {_e(c.get("finished_at"))}</p>
-<h2>Scores</h2>
-<table><tr><th>metric</th><th>value</th><th>judge agreement with people</th></tr>
-{"".join(agg_rows)}</table>
-<p>{_e(s.get("n_claims"))} claims, {_e(s.get("n_unsupported_claims"))} unsupported;
-{_e(s.get("n_answerable"))} answerable and {_e(s.get("n_unanswerable"))} unanswerable items;
-judge calls {_e(s.get("judge_calls"))}, cache hits {_e(s.get("judge_cache_hits"))}.</p>
-{bars}
-<h3>Faithfulness per answer</h3>{hist}
-<h3>Latency (seconds)</h3><table>{lat_rows}</table>
-<p class="muted">Total time per item (bar full = 120 s):</p>{lat_svg}
-<h2>By tag</h2><table><tr><th>tag</th><th>n</th><th>faithfulness</th><th>context recall</th>
-<th>abstained</th></tr>{tag_rows}</table>
-<h2>Questions</h2>
-<table><tr><th>id</th><th>question</th><th>answer</th><th>claims (judge)</th>
-<th>citations and retrieval</th><th>scores</th></tr>
-{"".join(item_rows)}</table>
-</body></html>
-"""
+    """The self-contained HTML report of a run, from `report.html.j2` (autoescaped)."""
+    return environment().get_template(REPORT_TEMPLATE).render(report_context(run, validation))

@@ -205,7 +205,7 @@ def test_run_writes_records_report_and_history_and_resumes_after_interruption(
 
     html = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "<script>alert" not in html
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html  # MarkupSafe's escape
     assert "<svg" in html and "not measured" in html
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
