@@ -97,10 +97,10 @@ def parse_draft(text: str) -> Draft | str:
     if start < 0 or end <= start:
         return "the reply holds no JSON object"
     try:
-        data = json.loads(text[start : end + 1])
+        data = json.loads(_escape_backslashes(text[start : end + 1]))
     except json.JSONDecodeError:
         # A reply cut by max_tokens: keep the question and the key points written whole.
-        data = _salvage(text[start:])
+        data = _salvage(_escape_backslashes(text[start:]))
         if data is None:
             return "the reply is not valid JSON"
     if not isinstance(data, dict):
@@ -134,6 +134,20 @@ _POINT_OBJECT = re.compile(
 )
 
 
+_BACKSLASH = re.compile(r'\\(["\\])|\\')
+
+
+def _escape_backslashes(text: str) -> str:
+    r"""A reply quoting LaTeX (`\theta`, `\frac`, `\(`) as JSON text: every backslash
+    but an escaped quote or backslash is taken literally (in a technical passage `\t` is
+    far likelier the start of `\theta` than a tab).
+
+    >>> json.loads(_escape_backslashes(r'{"q": "rate \eta, \theta and \( \"x\" \\"}'))["q"]
+    'rate \\eta, \\theta and \\( "x" \\'
+    """
+    return _BACKSLASH.sub(lambda m: m.group(0) if m.group(1) else "\\\\", text)
+
+
 def _salvage(text: str) -> dict[str, object] | None:
     """The question and the complete key-point objects of a truncated reply.
 
@@ -141,13 +155,17 @@ def _salvage(text: str) -> dict[str, object] | None:
     {'question': 'Why?', 'key_points': [{'point': 'A.', 'quote': 'a b c'}]}
     """
     q = _QUESTION_FIELD.search(text)
-    points = [
-        {"point": json.loads(f'"{m.group(1)}"'), "quote": json.loads(f'"{m.group(2)}"')}
-        for m in _POINT_OBJECT.finditer(text)
-    ]
-    if q is None or not points:
+    try:
+        points = [
+            {"point": json.loads(f'"{m.group(1)}"'), "quote": json.loads(f'"{m.group(2)}"')}
+            for m in _POINT_OBJECT.finditer(text)
+        ]
+        question = json.loads(f'"{q.group(1)}"') if q else None
+    except json.JSONDecodeError:
         return None
-    return {"question": json.loads(f'"{q.group(1)}"'), "key_points": points[:4]}
+    if question is None or not points:
+        return None
+    return {"question": question, "key_points": points[:4]}
 
 
 def find_quote(passage: str, quote: str) -> tuple[int, int] | None:

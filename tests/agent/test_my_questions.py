@@ -226,6 +226,11 @@ def test_parsing_and_quotes():
     draft = parse_draft(cut)
     assert not isinstance(draft, str) and len(draft.points) == 1
     assert find_quote("Use   the\nsquare root.", "the square ROOT") == (6, 21)
+    # LaTeX in a technical passage: backslashes are text, not JSON escapes.
+    latex = r'{"question": "What does \beta_1 control?", "key_points": [{"point": "The decay of \theta.", "quote": "decay rate \beta_1 of"}]}'
+    draft = parse_draft(latex)
+    assert not isinstance(draft, str) and draft.question == r"What does \beta_1 control?"
+    assert parse_draft(latex[:-5]) == "the reply is not valid JSON"  # no whole key point
 
 
 @pytest.mark.llm
