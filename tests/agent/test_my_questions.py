@@ -230,7 +230,7 @@ def test_parsing_and_quotes():
     latex = r'{"question": "What does \beta_1 control?", "key_points": [{"point": "The decay of \theta.", "quote": "decay rate \beta_1 of"}]}'
     draft = parse_draft(latex)
     assert not isinstance(draft, str) and draft.question == r"What does \beta_1 control?"
-    assert parse_draft(latex[:-5]) == "the reply is not valid JSON"  # no whole key point
+    assert parse_draft(latex[:-5]) == "the reply holds no JSON object"  # cut: no whole point
 
 
 @pytest.mark.llm
