@@ -141,6 +141,15 @@ class RetrievalSettings(_Section):
             "term table learnt from the index's parallel passages; 0 turns it off."
         ),
     )
+    glosses: bool = Field(
+        default=False,
+        description=(
+            "Let the English glosses of the shipped non-English passages (corpus/glosses.jsonl, "
+            "written by scripts/make_glosses.py) answer for their passage in the dense "
+            "ranking: a passage scores the better of its own and its gloss's similarity, and "
+            "the original passage is what is returned and cited. Learner files have none."
+        ),
+    )
     mode: Literal["hybrid", "dense", "bm25"] = Field(
         default="hybrid", description="Which retriever answers queries."
     )

@@ -11,6 +11,7 @@ MODULES = [
     "agent.question_match",
     "agent.tutor",
     "core.settings",
+    "corpus.glosses",
     "corpus.questions",
     "evals.retrieval",
     "evals.question_match",
