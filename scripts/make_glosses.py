@@ -12,7 +12,8 @@ written, so an interrupted run loses at most one request. Progress goes to stder
 
 The model is the tutor's (`llm.*` settings: the embedded llama.cpp on the bundled
 Qwen2.5-Coder-1.5B, a server started by `tutor llm serve`, or `--base-url`). Languages are
-done in the order of `--languages` (Chinese first: it is where English questions miss).
+done in the order of `--languages`: the small Chinese and Japanese documents first,
+then the Chinese notes (where English questions miss most), French, Spanish.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from corpus.records import Chunk
 from index.embedders import make_embedder
 from index.store import _chunk_docs
 
-DEFAULT_LANGUAGES = ("zh-Hans", "zh-Hant", "ja", "fr", "es")
+DEFAULT_LANGUAGES = ("zh-Hant", "ja", "zh-Hans", "fr", "es")
 SYSTEM_PROMPT = (
     "You translate and summarise passages from a study corpus on generative AI. "
     "Given a passage in another language, write an English gloss of one to three "
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="default: <corpus dir>/glosses.jsonl")
     ap.add_argument("--languages", nargs="+", default=list(DEFAULT_LANGUAGES))
     ap.add_argument("--limit", type=int, default=None, help="gloss at most this many chunks")
-    ap.add_argument("--max-tokens", type=int, default=96, help="longest gloss, in tokens")
+    ap.add_argument("--max-tokens", type=int, default=80, help="longest gloss, in tokens")
     ap.add_argument("--timeout-s", type=float, default=180.0, help="longest wait per request")
     ap.add_argument("--base-url", default=None, help="an OpenAI-compatible endpoint to use")
     ap.add_argument("--model", default=None, help="model name sent to --base-url")
