@@ -167,3 +167,18 @@ def test_a_bad_gloss_row_names_file_line_and_field(tmp_path):
     with pytest.raises(CorpusError, match=rf"{GLOSSES_FILENAME}:2: text_sha256"):
         read_glosses(path)
     assert read_glosses(tmp_path / "missing.jsonl") == []
+
+
+def test_make_glosses_chunks_the_corpus_as_the_index_does(fake_settings):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "make_glosses.py"
+    spec = importlib.util.spec_from_file_location("make_glosses", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    embedder = make_embedder(fake_settings.embedder)
+    build_index(fake_settings, embedder)
+    indexed = [(c.id, c.text) for c in HybridRetriever(fake_settings, embedder).chunks]
+    assert [(c.id, c.text) for c in module.corpus_chunks(fake_settings)] == indexed
+    assert module.clean_gloss("English gloss:  Says\n hello. ") == "Says hello."
