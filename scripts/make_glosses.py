@@ -104,9 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     order = {lang: i for i, lang in enumerate(args.languages)}
     todo = [
         c
-        for c in sorted(
-            (c for c in chunks if c.language in order), key=lambda c: order[c.language]
-        )
+        for c in sorted((c for c in chunks if c.language in order), key=lambda c: order[c.language])
         if (c.id, text_digest(c.text)) not in done
     ]
     if args.limit is not None:
