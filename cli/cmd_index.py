@@ -58,7 +58,7 @@ def _progress(args: argparse.Namespace) -> Any:
 
 def cmd_build(args: argparse.Namespace, rt: Runtime) -> int:
     from cli.output import print_json
-    from index.store import build_index, ensure_index, read_meta
+    from index.store import build_index, ensure_index, gloss_problem, glosses_path, read_meta
 
     t0 = time.monotonic()
     if args.if_needed:
@@ -78,14 +78,19 @@ def cmd_build(args: argparse.Namespace, rt: Runtime) -> int:
         "embedder": meta.embedder_id,
         "seconds": round(elapsed, 2),
         "index_dir": str(rt.settings.index_dir),
+        "glosses": meta.glosses,
     }
     if args.json:
         print_json(summary)
     else:
         print(
             f"indexed {summary['documents']} documents, {summary['chunks']} chunks "
+            f"({meta.glosses.get('attached', 0)} with English glosses) "
             f"with {meta.embedder_id} in {elapsed:.1f}s -> {rt.settings.index_dir}"
         )
+        unused = gloss_problem(meta.glosses, glosses_path(rt.settings))
+        if unused:
+            print(f"warning: {unused}", file=sys.stderr)
     return 0
 
 
@@ -114,6 +119,11 @@ def cmd_status(args: argparse.Namespace, rt: Runtime) -> int:
     print(f"chunking:  {status.chunking}")
     print(f"size:      {_human_size(status.size_bytes)} on disk")
     print(f"documents: {status.n_documents}, chunks: {status.n_chunks}")
+    g = status.glosses
+    print(
+        f"glosses:   {g.get('attached', 0)} attached of {g.get('rows', 0)} rows "
+        f"({g.get('stale', 0)} stale, {g.get('orphaned', 0)} orphaned)"
+    )
     for d in status.documents:
         print(f"  {d.chunks:5d}  {d.language:7s} {d.kind:12s} {d.name}")
     if status.problem:

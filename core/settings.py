@@ -141,6 +141,17 @@ class RetrievalSettings(_Section):
             "term table learnt from the index's parallel passages; 0 turns it off."
         ),
     )
+    glosses: bool = Field(
+        default=True,
+        description=(
+            "Let the English glosses of the shipped non-English passages (corpus/glosses.jsonl, "
+            "written by scripts/make_glosses.py) answer for their passage in the dense "
+            "ranking: a passage scores the better of its own and its gloss's similarity, and "
+            "the original passage is what is returned and cited. Learner files have none. "
+            "On by default: on the tuning half of the labelled set it lifted cross-lingual "
+            "recall@5 0.564 -> 0.744 without losing a same-language query."
+        ),
+    )
     mode: Literal["hybrid", "dense", "bm25"] = Field(
         default="hybrid", description="Which retriever answers queries."
     )

@@ -38,6 +38,7 @@ from index.store import (
     chroma_client,
     current_build_dir,
     get_collection,
+    read_build_glosses,
     read_chunks,
     read_meta,
 )
@@ -124,6 +125,8 @@ class _Loaded:
     bm25: BM25Index
     collection: Any
     languages: tuple[str, ...]  # every chunk language in the build, computed once
+    gloss_ids: list[str]  # chunk id of each gloss vector
+    gloss_vectors: np.ndarray  # unit-length rows, one per entry of gloss_ids
     term_table: TermTable | None = None  # learnt from the parallel chunks on first use
 
 
@@ -165,6 +168,10 @@ class HybridRetriever:
                 order = read_chunks(build)
                 if self._client is None:
                     self._client = chroma_client(self.settings)
+                gloss_ids, gloss_vectors = read_build_glosses(build)
+                if len(gloss_ids):
+                    norms = np.linalg.norm(gloss_vectors, axis=1, keepdims=True)
+                    gloss_vectors = gloss_vectors / np.maximum(norms, 1e-12)
                 self._loaded = _Loaded(
                     build=build,
                     meta=meta,
@@ -173,6 +180,8 @@ class HybridRetriever:
                     bm25=BM25Index.load(build / "bm25"),
                     collection=get_collection(self._client, meta.collection, self.embedder),
                     languages=tuple(sorted({c.language for c in order})),
+                    gloss_ids=gloss_ids,
+                    gloss_vectors=gloss_vectors,
                 )
             return self._loaded
 
@@ -208,7 +217,32 @@ class HybridRetriever:
             chunk = loaded.chunks.get(cid)
             if chunk is not None and filters.accepts(chunk):
                 out.append((cid, 1.0 - float(dist)))
+        if self.settings.retrieval.glosses:
+            out = self._with_glosses(loaded, out, qvec, filters)
         return out[:n]
+
+    def _with_glosses(
+        self,
+        loaded: _Loaded,
+        dense: list[tuple[str, float]],
+        qvec: np.ndarray,
+        filters: SearchFilters,
+    ) -> list[tuple[str, float]]:
+        """The dense ranking with each glossed chunk at the better of its own similarity
+        and its gloss's, re-sorted; a chunk the wide query did not reach may enter through
+        its gloss. Exact (a matrix product): the glosses cover only the shipped corpus."""
+        if not loaded.gloss_ids:
+            return dense
+        q = np.asarray(qvec, dtype=np.float32)
+        sims = loaded.gloss_vectors @ (q / max(float(np.linalg.norm(q)), 1e-12))
+        best = dict(dense)
+        for cid, sim in zip(loaded.gloss_ids, sims.tolist(), strict=True):
+            chunk = loaded.chunks.get(cid)
+            if chunk is None or not filters.accepts(chunk):
+                continue
+            if sim > best.get(cid, -2.0):
+                best[cid] = float(sim)
+        return sorted(best.items(), key=lambda kv: -kv[1])
 
     def _bm25(
         self,

@@ -4,6 +4,7 @@ Layout under `settings.index_dir`:
 
     CURRENT              name of the active build (replaced atomically)
     builds/<id>/         meta.json, chunks.jsonl, bm25/   (one folder per build)
+                         glosses.jsonl, glosses.npy       (English glosses and their vectors)
     chroma/              the local Chroma PersistentClient (unless a server is configured)
     .lock                serialises writers
 
@@ -12,6 +13,12 @@ Chroma collection, next to the old one and then swaps CURRENT. A crash at any
 point leaves the previous build active and intact; leftovers are swept by the
 next writer. Embeddings come from a content-hash cache, so a new build only
 embeds text it has not seen.
+
+Every build also attaches the shipped glosses (`corpus/glosses.jsonl`, see
+`corpus.glosses`) to the chunks whose id and text they were written for, and stores their
+vectors beside the chunks; the meta records the gloss file's digest and how many rows were
+attached, stale (the chunk's text changed) or orphaned (no such chunk), so a changed gloss
+file makes the index out of date like a changed corpus does.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import numpy as np
 from core.errors import IndexMismatchError, IndexMissingError, UnreadableDocumentError
 from core.paths import REPO_ROOT
 from core.settings import Settings
+from corpus.glosses import GLOSSES_FILENAME, glosses_digest, match_glosses, read_glosses
 from corpus.records import Chunk, SourceDocument
 from index.embedders import Embedder, EmbeddingCache, embed_with_cache
 from index.lexical import BM25Index
@@ -80,6 +88,9 @@ class IndexMeta:
     built_at: str
     documents: list[DocumentEntry]
     n_chunks: int
+    # {"digest", "rows", "attached", "stale", "orphaned"} of the gloss file at build time;
+    # empty for builds made before glosses existed.
+    glosses: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> IndexMeta:
@@ -119,6 +130,60 @@ def chunking_signature(settings: Settings) -> dict[str, Any]:
         "min_tokens": settings.chunking.min_tokens,
         "code": index_code_hash(),
     }
+
+
+def glosses_path(settings: Settings) -> Path:
+    return settings.corpus.dir / GLOSSES_FILENAME
+
+
+def current_glosses_digest(settings: Settings) -> str:
+    """Digest of the gloss file beside the corpus now (no file: the digest of no rows)."""
+    return glosses_digest(read_glosses(glosses_path(settings)))
+
+
+@dataclass(frozen=True)
+class BuildGlosses:
+    """The glosses a build attaches, in chunk order, and the counts its meta records."""
+
+    chunk_ids: list[str]
+    texts: list[str]
+    info: dict[str, Any]
+
+
+def _attach_glosses(settings: Settings, chunks: Sequence[Chunk]) -> BuildGlosses:
+    rows = read_glosses(glosses_path(settings))
+    match = match_glosses(rows, {c.id: c.text for c in chunks})
+    ids = [c.id for c in chunks if c.id in match.attached]
+    info = {
+        "digest": glosses_digest(rows),
+        "rows": len(rows),
+        "attached": len(ids),
+        "stale": match.stale,
+        "orphaned": match.orphaned,
+    }
+    return BuildGlosses(ids, [match.attached[i] for i in ids], info)
+
+
+def read_build_glosses(build: Path) -> tuple[list[str], np.ndarray]:
+    """(chunk ids, gloss vectors) of a build; none for builds without glosses."""
+    ids_path, vec_path = build / "glosses.jsonl", build / "glosses.npy"
+    if not ids_path.is_file() or not vec_path.is_file():
+        return [], np.zeros((0, 0), dtype=np.float32)
+    with ids_path.open(encoding="utf-8") as fh:
+        ids = [json.loads(line)["chunk_id"] for line in fh if line.strip()]
+    return ids, np.load(vec_path)
+
+
+def gloss_problem(info: dict[str, Any], path: Path) -> str | None:
+    """What a build's gloss counts say is wrong (rows it could not attach), or None."""
+    stale, orphaned = info.get("stale", 0), info.get("orphaned", 0)
+    if not stale and not orphaned:
+        return None
+    return (
+        f"{stale + orphaned} of the {info.get('rows', 0)} glosses in {path} match no chunk of "
+        f"the index ({stale} were written for text that has changed, {orphaned} for chunks "
+        "that no longer exist) and are not used: rerun scripts/make_glosses.py"
+    )
 
 
 def corpus_hash(docs: Sequence[SourceDocument]) -> str:
@@ -299,6 +364,7 @@ def _write_build(
     tmp.mkdir()
     collection_name = f"{settings.index.collection}-{build_id}"
     client = chroma_client(settings)
+    glosses = _attach_glosses(settings, chunks)
     try:
         cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
         try:
@@ -307,6 +373,12 @@ def _write_build(
                 [c.text for c in chunks],
                 cache,
                 on_progress=lambda d, t: progress("embedding", d, t),
+            )
+            gloss_vectors = embed_with_cache(
+                embedder,
+                glosses.texts,
+                cache,
+                on_progress=lambda d, t: progress("embedding glosses", d, t),
             )
         finally:
             cache.close()
@@ -329,6 +401,10 @@ def _write_build(
         with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
             for c in chunks:
                 fh.write(_chunk_to_json(c) + "\n")
+        with (tmp / "glosses.jsonl").open("w", encoding="utf-8") as fh:
+            for cid, gloss in zip(glosses.chunk_ids, glosses.texts, strict=True):
+                fh.write(json.dumps({"chunk_id": cid, "gloss": gloss}, ensure_ascii=False) + "\n")
+        np.save(tmp / "glosses.npy", gloss_vectors.astype(np.float32))
         meta = IndexMeta(
             build_id=build_id,
             collection=collection_name,
@@ -339,6 +415,7 @@ def _write_build(
             built_at=datetime.now(UTC).isoformat(timespec="seconds"),
             documents=documents,
             n_chunks=len(chunks),
+            glosses=glosses.info,
         )
         (tmp / "meta.json").write_text(
             json.dumps(asdict(meta), ensure_ascii=False, indent=1), encoding="utf-8"
@@ -659,6 +736,9 @@ class IndexStatus:
     corpus_up_to_date: bool | None = None
     settings_match: bool | None = None
     problem: str | None = None
+    # the build's gloss counts (IndexMeta.glosses) and whether the gloss file is unchanged
+    glosses: dict[str, Any] = field(default_factory=dict)
+    glosses_up_to_date: bool | None = None
 
 
 def _dir_size(path: Path) -> int:
@@ -683,6 +763,12 @@ def index_status(settings: Settings, embedder: Embedder | None = None) -> IndexS
     up_to_date = corpus_hash(load_corpus(settings.corpus.dir)) == meta.corpus_hash
     if not up_to_date and problem is None:
         problem = "the shipped corpus changed since the build: run `tutor index build`"
+    glosses_ok = meta.glosses.get("digest") == current_glosses_digest(settings)
+    if not glosses_ok and problem is None:
+        problem = f"{glosses_path(settings)} changed since the build: run `tutor index build`"
+    unused = gloss_problem(meta.glosses, glosses_path(settings))
+    if unused and problem is None:
+        problem = unused
     size = _dir_size(settings.index_dir / "builds" / meta.build_id)
     if not settings.index.chroma_url:
         size += _dir_size(settings.index_dir / "chroma")
@@ -700,20 +786,25 @@ def index_status(settings: Settings, embedder: Embedder | None = None) -> IndexS
         corpus_up_to_date=up_to_date,
         settings_match=match,
         problem=problem,
+        glosses=meta.glosses,
+        glosses_up_to_date=glosses_ok,
     )
 
 
 def ensure_index(
     settings: Settings, embedder: Embedder, progress: ProgressFn = _no_progress
 ) -> IndexMeta | None:
-    """Build the index if it is missing or the shipped corpus changed; else do nothing."""
+    """Build the index if it is missing or the shipped corpus or its glosses changed; else
+    do nothing."""
     from corpus.documents import load_corpus
 
     try:
         meta = read_meta(settings)
     except IndexMissingError:
         return build_index(settings, embedder, progress)
-    same_corpus = corpus_hash(load_corpus(settings.corpus.dir)) == meta.corpus_hash
+    same_corpus = corpus_hash(
+        load_corpus(settings.corpus.dir)
+    ) == meta.corpus_hash and meta.glosses.get("digest") == current_glosses_digest(settings)
     same_settings = meta.embedder_id == embedder.id and meta.chunking == chunking_signature(
         settings
     )
