@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from agent.citations import split_sentences
-from index.lexical import tokenize
+from corpus.text import tokenize
 
 _INJECTION = re.compile(
     r"""(?ix)

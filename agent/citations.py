@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.lexical import tokenize
+from corpus.text import tokenize
 
 _MARKER = re.compile(r"\s*\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
 # Sentence ends: Latin punctuation followed by space, CJK full stops, or newlines.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from index.lexical import tokenize
+from corpus.text import tokenize
 
 _SENTENCE = re.compile(r"[^\n.!?。！？]*(?:[.!?。！？]+|\n+|$)")
 _IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\s]*\)?")

@@ -12,8 +12,8 @@ import numpy as np
 from agent.citations import split_sentences
 from agent.rubrics import Misconception, Rubric
 from agent.support import SupportModel, evidence_for_embedding
+from corpus.text import tokenize
 from index.embedders import Embedder
-from index.lexical import tokenize
 
 
 def find_misconceptions(

@@ -18,7 +18,7 @@ from typing import Any
 from agent.citations import split_sentences
 from core.errors import EvalDataError
 from core.paths import REPO_ROOT
-from index.lexical import tokenize
+from corpus.text import tokenize
 
 DEFAULT_CORPUS_DIR = REPO_ROOT / "corpus"
 

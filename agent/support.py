@@ -37,7 +37,7 @@ import numpy as np
 
 from agent.citations import numbers_in, split_sentences
 from core.errors import ConfigError
-from index.lexical import tokenize
+from corpus.text import tokenize
 
 MODEL_PATH = Path(__file__).with_name("support_model.json")
 

@@ -21,7 +21,7 @@ import numpy as np
 from agent.citations import split_sentences
 from agent.support import FEATURES, SupportModel, pair_features, same_language
 from corpus.records import Chunk
-from index.lexical import tokenize
+from corpus.text import tokenize
 
 
 @dataclass(frozen=True)

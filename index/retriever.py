@@ -22,6 +22,7 @@ from core.errors import IndexMissingError, InputError
 from core.limits import check_count, check_text
 from core.settings import Settings
 from corpus.records import Chunk
+from corpus.text import tokenize
 from index.embedders import Embedder
 from index.expansion import TermTable, expand_tokens, learn_term_table, parallel_token_pairs
 from index.fusion import (
@@ -31,7 +32,7 @@ from index.fusion import (
     per_group_rankings,
     reciprocal_rank_fusion,
 )
-from index.lexical import BM25Index, tokenize
+from index.lexical import BM25Index
 from index.store import (
     IndexMeta,
     check_compatible,
