@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.citations import split_sentences
 from core.errors import EvalDataError
 from core.paths import REPO_ROOT
-from corpus.text import tokenize
+from corpus.text import split_sentences, tokenize
 
 DEFAULT_CORPUS_DIR = REPO_ROOT / "corpus"
 

@@ -24,7 +24,6 @@ from agent.citations import (
     pair_support,
     parse_markers,
     render_with_citations,
-    split_sentences,
     supported_ratio,
 )
 from agent.context import best_window, prompt_text
@@ -33,6 +32,7 @@ from agent.llm.client import translate_llm_errors
 from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
 from core.errors import ConfigError, CorpusError, LLMResponseError
 from core.settings import Settings
+from corpus.text import split_sentences
 from index.embedders import Embedder
 from index.retriever import HybridRetriever, SearchFilters, SearchHit
 

@@ -134,3 +134,69 @@ def _singular(tok: str) -> str:
     ):
         return tok[:-1]
     return tok
+
+
+# --- sentences -----------------------------------------------------------------------
+# Three splitters, because their callers need different things; each says why.
+
+# A citation marker, "[1]" or "[1, 2]": `split_sentences` keeps one left alone by the
+# split with the sentence before it; `agent.citations` strips and reads them.
+CITATION_MARKER_RE = re.compile(r"\s*\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
+# Sentence ends: Latin punctuation followed by space, CJK full stops, or newlines.
+_SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z¿¡\"'(\[\d*-])|(?<=[。！？])|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentence splitter: an answer (or a reference, or evidence) into sentences,
+    keeping list items and CJK sentences apart. A Latin sentence ends only before a
+    capital, a digit, a quote or a list mark, so "e.g. the" stays whole.
+
+    >>> split_sentences("RoPE rotates keys [1]. It is relative.\\n- item one")
+    ['RoPE rotates keys [1].', 'It is relative.', '- item one']
+    """
+    parts = [p.strip() for p in _SENT_END.split(text)]
+    out: list[str] = []
+    for p in parts:
+        if not p:
+            continue
+        # A marker that ended up alone belongs to the previous sentence.
+        if out and CITATION_MARKER_RE.fullmatch(p):
+            out[-1] += " " + p
+        else:
+            out.append(p)
+    return out
+
+
+# Compaction needs offsets into the passage and every possible boundary (a passage is
+# cut to a window of whole pieces), so it splits at any run of terminal punctuation or
+# line breaks, capital or not, and keeps the whitespace between pieces inside them.
+_SENTENCE_PIECE = re.compile(r"[^\n.!?。！？]*(?:[.!?。！？]+|\n+|$)")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of sentences and lines in `text` (whitespace-only pieces dropped): the pieces
+    a source's context window is made of (`agent.context.best_window`).
+
+    >>> sentence_spans("One. Two!\\nThree")
+    [(0, 4), (4, 9), (10, 15)]
+    """
+    spans = []
+    for m in _SENTENCE_PIECE.finditer(text):
+        if m.group(0).strip():
+            spans.append((m.start(), m.end()))
+    return spans
+
+
+# The chunker's cut points inside an oversized unit: after a sentence end or a
+# semicolon, Latin ones only before a space or a CJK character. Part of the chunking
+# code: changing it re-chunks the corpus.
+_SENTENCE_CUT = re.compile(r"(?<=[。！？；])|(?<=[.!?;])(?=\s|[\u3400-\u9fff])")
+
+
+def sentence_cuts(text: str) -> list[int]:
+    """Offsets where the chunker may cut `text` at a sentence end (`corpus.packing`).
+
+    >>> sentence_cuts("One; two. 三。四")
+    [4, 9, 12]
+    """
+    return [m.start() for m in _SENTENCE_CUT.finditer(text)]
