@@ -32,7 +32,7 @@ from agent.llm.client import translate_llm_errors
 from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
 from core.errors import ConfigError, CorpusError, LLMResponseError
 from core.settings import Settings
-from corpus.text import split_sentences
+from corpus.text import section_label, split_sentences
 from index.embedders import Embedder
 from index.retriever import HybridRetriever, SearchFilters, SearchHit
 
@@ -152,7 +152,7 @@ def closest_topics(hits: Sequence[SearchHit], limit: int = 3) -> list[str]:
     topics: list[str] = []
     for h in hits:
         section = h.chunk.section[-2:] if h.chunk.section else ()
-        label = " > ".join(section) if section else h.chunk.source
+        label = section_label(section) if section else h.chunk.source
         if label not in topics:
             topics.append(label)
     return topics[:limit]
@@ -223,7 +223,7 @@ def readings_from(hits: Sequence[SearchHit], limit: int = 8) -> list[Reading]:
             for title, url in _LINK.findall(c.text):
                 if url not in seen:
                     seen.add(url)
-                    out.append(Reading(title=title, url=url, section=" > ".join(c.section)))
+                    out.append(Reading(title=title, url=url, section=section_label(c.section)))
     return out[:limit]
 
 

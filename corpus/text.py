@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
+from collections.abc import Sequence
 
 # --- tokenising ----------------------------------------------------------------------
 
@@ -200,3 +202,63 @@ def sentence_cuts(text: str) -> list[int]:
     [4, 9, 12]
     """
     return [m.start() for m in _SENTENCE_CUT.finditer(text)]
+
+
+# --- Markdown headings and section paths ---------------------------------------------
+
+# An ATX heading line: its level (the run of "#") and its title, closing "#"s dropped.
+# MULTILINE, so it finds headings in a whole text and matches single lines alike.
+MD_HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+
+# How a section path (outer heading first) is written as one string.
+SECTION_SEP = " > "
+
+
+def section_label(path: Sequence[str]) -> str:
+    """A section path as one string, outer heading first.
+
+    >>> section_label(("LLMs", "PEFT"))
+    'LLMs > PEFT'
+    """
+    return SECTION_SEP.join(path)
+
+
+def stack_path(stack: list[tuple[int, str]], level: int, title: str) -> tuple[str, ...]:
+    """Open a heading of `level` on `stack` ((level, title) pairs, updated in place) and
+    return the section path it starts.
+
+    >>> stack = []
+    >>> stack_path(stack, 2, "A"), stack_path(stack, 3, "B"), stack_path(stack, 2, "C")
+    (('A',), ('A', 'B'), ('C',))
+    """
+    while stack and stack[-1][0] >= level:
+        stack.pop()
+    stack.append((level, title))
+    return tuple(t for _, t in stack)
+
+
+def heading_spans(text: str) -> list[tuple[int, tuple[str, ...]]]:
+    """(offset, heading path) for each Markdown heading, in document order. Every "#"
+    line counts, code fences included (`corpus.units` skips fences for the chunker).
+
+    >>> heading_spans("# A\\ntext\\n## B ##\\n# C")
+    [(0, ('A',)), (9, ('A', 'B')), (17, ('C',))]
+    """
+    spans: list[tuple[int, tuple[str, ...]]] = []
+    stack: list[tuple[int, str]] = []
+    for match in MD_HEADING_RE.finditer(text):
+        path = stack_path(stack, len(match.group(1)), match.group(2).strip())
+        spans.append((match.start(), path))
+    return spans
+
+
+def section_at(spans: Sequence[tuple[int, tuple[str, ...]]], offset: int) -> tuple[str, ...]:
+    """The path of the last heading of `spans` (from `heading_spans`) that starts at or
+    before `offset`; () before the first.
+
+    >>> spans = heading_spans("# A\\ntext\\n## B")
+    >>> section_at(spans, 5), section_at(spans, 9)
+    (('A',), ('A', 'B'))
+    """
+    i = bisect_right([start for start, _ in spans], offset) - 1
+    return spans[i][1] if i >= 0 else ()

@@ -22,7 +22,7 @@ from core.errors import IndexMissingError, InputError
 from core.limits import check_count, check_text
 from core.settings import Settings
 from corpus.records import Chunk
-from corpus.text import tokenize
+from corpus.text import section_label, tokenize
 from index.embedders import Embedder
 from index.expansion import TermTable, expand_tokens, learn_term_table, parallel_token_pairs
 from index.fusion import (
@@ -67,7 +67,9 @@ class SearchFilters:
             return False
         if self.sources and chunk.source not in self.sources:
             return False
-        return not (self.section and self.section.lower() not in " > ".join(chunk.section).lower())
+        return not (
+            self.section and self.section.lower() not in section_label(chunk.section).lower()
+        )
 
     @property
     def empty(self) -> bool:
@@ -398,7 +400,7 @@ def hits_to_documents(hits: Sequence[SearchHit]) -> list[Document]:
             metadata={
                 "id": h.chunk.id,
                 "source": h.chunk.source,
-                "section": " > ".join(h.chunk.section),
+                "section": section_label(h.chunk.section),
                 "start": h.chunk.start,
                 "end": h.chunk.end,
                 "language": h.chunk.language,
