@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from corpus.text import sentence_spans, tokenize
+from corpus.text import MD_LINK_RE, sentence_spans, tokenize
 
 _IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\s]*\)?")
-_LINK = re.compile(r"\[\[?([^\]\n]*?)\]?\]\((?:https?://|/)[^)\s]*\)?")
 _BARE_URL = re.compile(r"\(?https?://\S+")
 _SPACES = re.compile(r"[ \t]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -30,7 +29,7 @@ def prompt_text(text: str) -> str:
     'Survey image source: more at'
     """
     text = _IMAGE.sub("", text)
-    text = _LINK.sub(lambda m: m.group(1), text)
+    text = MD_LINK_RE.sub(lambda m: m.group(1), text)
     text = _BARE_URL.sub("", text)
     text = _SPACES.sub(" ", text)
     text = _BLANK_LINES.sub("\n", text)

@@ -7,7 +7,6 @@ The model writes the prose; the tutor decides what counts as supported. See
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from agent.llm.client import translate_llm_errors
 from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
 from core.errors import ConfigError, CorpusError, LLMResponseError
 from core.settings import Settings
-from corpus.text import section_label, split_sentences
+from corpus.text import section_label, split_sentences, web_links
 from index.embedders import Embedder
 from index.retriever import HybridRetriever, SearchFilters, SearchHit
 
@@ -41,8 +40,6 @@ TokenFn = Callable[[str], None]
 # Called with the numbered sources and the readings before the model starts reading
 # them: a learner can read the passages during the seconds of prompt evaluation.
 ContextFn = Callable[[Sequence[Citation], Sequence[Reading]], None]
-
-_LINK = re.compile(r"\[([^\]\n]{3,200})\]\((https?://[^)\s]+)\)")
 
 
 @dataclass(frozen=True)
@@ -220,7 +217,7 @@ def readings_from(hits: Sequence[SearchHit], limit: int = 8) -> list[Reading]:
         for c in (h.chunk, *h.versions):
             if c.source != "roadmap-en.md":
                 continue
-            for title, url in _LINK.findall(c.text):
+            for title, url in web_links(c.text):
                 if url not in seen:
                     seen.add(url)
                     out.append(Reading(title=title, url=url, section=section_label(c.section)))

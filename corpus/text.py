@@ -262,3 +262,30 @@ def section_at(spans: Sequence[tuple[int, tuple[str, ...]]], offset: int) -> tup
     """
     i = bisect_right([start for start, _ in spans], offset) - 1
     return spans[i][1] if i >= 0 else ()
+
+
+# --- Markdown links ------------------------------------------------------------------
+
+# A link to an absolute or site-relative URL: group 1 the title (the brackets of an
+# image-credit "[[image source]](url)" left out), 2 the URL, 3 the closing parenthesis
+# ("" when a chunk ends inside the link). `corpus.catalog` keeps its own, stricter link
+# pattern (nested brackets in titles, images excluded, any URL): it defines the catalog.
+MD_LINK_RE = re.compile(r"\[\[?([^\]\n]*?)\]?\]\(((?:https?://|/)[^)\s]*)(\)?)")
+_WEB_URL = re.compile(r"https?://[^)\s]")
+
+
+def web_links(text: str) -> list[tuple[str, str]]:
+    """(title, url) of each complete web link whose title has 3-200 characters; image
+    credits ("[[image source]](url)") and site-relative links are left out.
+
+    >>> web_links("See [LoRA](https://a.b/c), [[image source]](https://d.e), [x](/f)")
+    [('LoRA', 'https://a.b/c')]
+    """
+    return [
+        (m.group(1), m.group(2))
+        for m in MD_LINK_RE.finditer(text)
+        if m.group(3)
+        and not m.group(0).startswith("[[")
+        and _WEB_URL.match(m.group(2))
+        and 3 <= len(m.group(1)) <= 200
+    ]
