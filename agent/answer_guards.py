@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 
-from agent.citations import split_sentences
-from index.lexical import tokenize
+from corpus.text import split_sentences, tokenize
 
 _INJECTION = re.compile(
     r"""(?ix)

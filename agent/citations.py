@@ -20,11 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.lexical import tokenize
-
-_MARKER = re.compile(r"\s*\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
-# Sentence ends: Latin punctuation followed by space, CJK full stops, or newlines.
-_SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z¿¡\"'(\[\d*-])|(?<=[。！？])|\n+")
+from corpus.text import CITATION_MARKER_RE, tokenize
 
 
 @dataclass(frozen=True)
@@ -34,25 +30,6 @@ class DraftSentence:
     raw: str
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split an answer into sentences, keeping list items and CJK sentences apart.
-
-    >>> split_sentences("RoPE rotates keys [1]. It is relative.\\n- item one")
-    ['RoPE rotates keys [1].', 'It is relative.', '- item one']
-    """
-    parts = [p.strip() for p in _SENT_END.split(text)]
-    out: list[str] = []
-    for p in parts:
-        if not p:
-            continue
-        # A marker that ended up alone belongs to the previous sentence.
-        if out and _MARKER.fullmatch(p):
-            out[-1] += " " + p
-        else:
-            out.append(p)
-    return out
-
-
 def parse_markers(sentence: str) -> DraftSentence:
     """Strip `[n]` / `[n, m]` markers from a sentence and collect their numbers.
 
@@ -60,9 +37,9 @@ def parse_markers(sentence: str) -> DraftSentence:
     DraftSentence(text='GQA groups heads.', markers=(2, 3), raw='GQA groups heads [2][3].')
     """
     nums: list[int] = []
-    for m in _MARKER.finditer(sentence):
+    for m in CITATION_MARKER_RE.finditer(sentence):
         nums.extend(int(x) for x in re.split(r"\s*[,;]\s*", m.group(1)))
-    text = _MARKER.sub("", sentence).strip()
+    text = CITATION_MARKER_RE.sub("", sentence).strip()
     text = re.sub(r"\s+([.,;:!?])", r"\1", text)
     return DraftSentence(text=text, markers=tuple(dict.fromkeys(nums)), raw=sentence)
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from index.lexical import tokenize
+from corpus.text import MD_LINK_RE, sentence_spans, tokenize
 
-_SENTENCE = re.compile(r"[^\n.!?。！？]*(?:[.!?。！？]+|\n+|$)")
 _IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\s]*\)?")
-_LINK = re.compile(r"\[\[?([^\]\n]*?)\]?\]\((?:https?://|/)[^)\s]*\)?")
 _BARE_URL = re.compile(r"\(?https?://\S+")
 _SPACES = re.compile(r"[ \t]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -31,24 +29,11 @@ def prompt_text(text: str) -> str:
     'Survey image source: more at'
     """
     text = _IMAGE.sub("", text)
-    text = _LINK.sub(lambda m: m.group(1), text)
+    text = MD_LINK_RE.sub(lambda m: m.group(1), text)
     text = _BARE_URL.sub("", text)
     text = _SPACES.sub(" ", text)
     text = _BLANK_LINES.sub("\n", text)
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of sentences and lines in `text` (whitespace-only pieces dropped).
-
-    >>> sentence_spans("One. Two!\\nThree")
-    [(0, 4), (4, 9), (10, 15)]
-    """
-    spans = []
-    for m in _SENTENCE.finditer(text):
-        if m.group(0).strip():
-            spans.append((m.start(), m.end()))
-    return spans
 
 
 def best_window(

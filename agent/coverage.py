@@ -9,11 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.citations import split_sentences
 from agent.rubrics import Misconception, Rubric
 from agent.support import SupportModel, evidence_for_embedding
+from corpus.text import split_sentences, tokenize
 from index.embedders import Embedder
-from index.lexical import tokenize
 
 
 def find_misconceptions(

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from core.errors import ConfigError, CorpusError, InputError
 from core.settings import Settings
 from corpus.questions import SelfCheckQuestion
+from corpus.text import MD_HEADING_RE, SECTION_SEP, section_label
 
 Format = Literal["apkg", "csv"]
 FORMATS: tuple[Format, ...] = ("apkg", "csv")
@@ -43,9 +44,6 @@ GUID_SALT = "roadmap-tutor-self-check"
 CSV_COLUMNS = ("question_id", "section", "question", "answer", "readings", "note")
 COMPARED = ("section", "question", "answer", "readings")  # what a row must keep unchanged
 MAX_IMPORT_BYTES = 5_000_000  # the whole bank is a few tens of kB
-
-_SHORT_ANSWER_RE = re.compile(r"^##[ \t]+Short answer[ \t]*$", re.MULTILINE)
-_NEXT_HEADING_RE = re.compile(r"^#{1,2}[ \t]+\S", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -129,12 +127,14 @@ class ImportReport:
 def short_answer(note_text: str) -> str:
     """The paragraphs under a study note's "## Short answer" heading, joined into one
     text (a line break inside a paragraph becomes a space); "" when it has none."""
-    m = _SHORT_ANSWER_RE.search(note_text)
-    if m is None:
+    heads = [(len(m.group(1)), m) for m in MD_HEADING_RE.finditer(note_text)]
+    at = next(
+        (i for i, (lvl, m) in enumerate(heads) if lvl == 2 and m.group(2) == "Short answer"), None
+    )
+    if at is None:
         return ""
-    rest = note_text[m.end() :]
-    end = _NEXT_HEADING_RE.search(rest)
-    body = rest[: end.start()] if end else rest
+    end = next((m.start() for lvl, m in heads[at + 1 :] if lvl <= 2), len(note_text))
+    body = note_text[heads[at][1].end() : end]
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n[ \t]*\n", body)]
     return "\n\n".join(p for p in paragraphs if p)
 
@@ -159,7 +159,7 @@ def build_cards(
         cards.append(
             Flashcard(
                 question_id=q.id,
-                section=" > ".join(q.section),
+                section=section_label(q.section),
                 question=q.text_en,
                 answer=answer,
                 readings=tuple(reading_text(r.title, r.url) for r in q.readings),
@@ -251,7 +251,7 @@ def anki_package(cards: Sequence[Flashcard]) -> Any:
 
 def _tag(section: str) -> str:
     """An Anki tag (no spaces) naming the card's section."""
-    last = section.split(" > ")[-1]
+    last = section.split(SECTION_SEP)[-1]
     return "roadmap::" + re.sub(r"[^0-9A-Za-z]+", "-", last).strip("-").lower()
 
 

@@ -32,8 +32,8 @@ from agent.rubrics import KeyPoint, Misconception, Rubric, SourceRef, rubric_fro
 from agent.scoring import GradingParams, Verdict, combine_scores, deterministic_score, point_credit
 from agent.support import SupportModel, load_support_model
 from core.settings import Settings
+from corpus.text import tokenize
 from index.embedders import Embedder
-from index.lexical import tokenize
 
 # ------------------------------------------------------------------ records
 

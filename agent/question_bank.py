@@ -23,9 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agent.rubrics import DEFAULT_CORPUS_DIR, Rubric, locate_quote, parse_rubric
 from core.errors import EvalDataError
 from core.settings import Settings
-from corpus.catalog import Paper, build_catalog, find_paper, heading_spans
+from corpus.catalog import Paper, build_catalog, find_paper
 from corpus.notes_meta import parse_note
 from corpus.questions import EN_DOC, Reading, SelfCheckQuestion, load_question_bank
+from corpus.text import heading_spans, section_label
 
 PRACTICE_GLOB = "PQ-*.json"
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ def parse_practice_question(
     rubric = parse_rubric(data, corpus_dir, name)
     if tuple(spec.section) not in sections:
         raise EvalDataError(
-            f"{name}.section: {' > '.join(spec.section)!r} is not a heading path of {EN_DOC}"
+            f"{name}.section: {section_label(spec.section)!r} is not a heading path of {EN_DOC}"
         )
     readings = []
     for i, ref in enumerate(spec.readings):

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.citations import split_sentences
 from core.errors import EvalDataError
 from core.paths import REPO_ROOT
-from index.lexical import tokenize
+from corpus.text import heading_spans, section_at, split_sentences, tokenize
 
 DEFAULT_CORPUS_DIR = REPO_ROOT / "corpus"
 
@@ -69,12 +68,9 @@ def _quote_pattern(quote: str) -> re.Pattern[str]:
 
 
 def _section_at(text: str, offset: int) -> str:
-    heading = ""
-    for m in re.finditer(r"^#{1,6}[ \t]+(.+?)[ \t]*$", text, re.MULTILINE):
-        if m.start() > offset:
-            break
-        heading = m.group(1)
-    return heading
+    """The innermost heading at `offset` of a note ("" before the first)."""
+    path = section_at(heading_spans(text), offset)
+    return path[-1] if path else ""
 
 
 def locate_quote(

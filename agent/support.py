@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.citations import numbers_in, split_sentences
+from agent.citations import numbers_in
 from core.errors import ConfigError
-from index.lexical import tokenize
+from corpus.text import split_sentences, tokenize
 
 MODEL_PATH = Path(__file__).with_name("support_model.json")
 

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.citations import split_sentences
 from agent.support import FEATURES, SupportModel, pair_features, same_language
 from corpus.records import Chunk
-from index.lexical import tokenize
+from corpus.text import split_sentences, tokenize
 
 
 @dataclass(frozen=True)

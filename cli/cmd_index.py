@@ -9,6 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from agent.runtime import Runtime
+from corpus.text import section_label
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:
@@ -152,7 +153,7 @@ def cmd_search(args: argparse.Namespace, rt: Runtime) -> int:
         return 0
     for h in hits:
         c = h.chunk
-        section = " > ".join(c.section) or "-"
+        section = section_label(c.section) or "-"
         print(f"[{h.rank}] {c.source} [{c.language}] {section}  (score {h.score:.4f})")
         excerpt = " ".join(c.text.split())
         print(f"    {excerpt[:300]}{'...' if len(excerpt) > 300 else ''}")

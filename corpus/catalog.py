@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import CorpusError
+from corpus.text import heading_spans, section_at, section_label
 
 CATALOG_SOURCES = ("roadmap-en.md", "llm-paper-notes-en.md")
-SECTION_SEP = " > "
 
 # Link text may hold one level of brackets ("[[DAIR.AI] Prompt Engineering Guide](...)")
 # and may wrap over a line break; the negative look-behind drops images.
 _LINK_RE = re.compile(r"(?<!!)\[((?:[^\[\]]|\[[^\[\]]*\])+)\]\(\s*([^()\s]+)\s*\)")
 # "[Original Paper]" right after a link, but not "[text](url)", which is the next link.
 _NOTE_RE = re.compile(r"[ \t]*\[([^\[\]\n]+)\](?!\()")
-_HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 _ARXIV_RE = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
 _PENCIL = ":pencil:"
 _BULLET_RE = re.compile(r"^\s*[-*]\s+(.+?)\s*$")
@@ -68,24 +66,6 @@ def paper_id(url: str) -> str:
     return "url:" + hashlib.sha1(url.encode("utf-8")).hexdigest()[:12]
 
 
-def heading_spans(text: str) -> list[tuple[int, tuple[str, ...]]]:
-    """(offset, heading path) for each Markdown heading, in document order."""
-    spans: list[tuple[int, tuple[str, ...]]] = []
-    stack: list[tuple[int, str]] = []
-    for match in _HEADING_RE.finditer(text):
-        level = len(match.group(1))
-        while stack and stack[-1][0] >= level:
-            stack.pop()
-        stack.append((level, match.group(2).strip()))
-        spans.append((match.start(), tuple(title for _, title in stack)))
-    return spans
-
-
-def _section_at(spans: list[tuple[int, tuple[str, ...]]], offset: int) -> str:
-    i = bisect_right([start for start, _ in spans], offset) - 1
-    return SECTION_SEP.join(spans[i][1]) if i >= 0 else ""
-
-
 def self_check_blocks(text: str) -> list[SelfCheckBlock]:
     """The roadmap's question lists, numbered SQ01.. in document order.
 
@@ -97,7 +77,7 @@ def self_check_blocks(text: str) -> list[SelfCheckBlock]:
     number = 0
     previous_end = 0
     for pencil in re.finditer(re.escape(_PENCIL), text):
-        section = _section_at(spans, pencil.start())
+        section = section_label(section_at(spans, pencil.start()))
         heading_starts = [start for start, _ in spans if start <= pencil.start()]
         start = max(previous_end, heading_starts[-1] if heading_starts else 0)
         questions: list[str] = []
@@ -151,7 +131,7 @@ def parse_links(text: str, source: str) -> list[Paper]:
     papers = []
     for offset, title, url, note in _links(text):
         ids = tuple(qid for b in blocks if b.start <= offset < b.end for qid in b.question_ids)
-        section = _section_at(spans, offset)
+        section = section_label(section_at(spans, offset))
         papers.append(
             Paper(
                 id=paper_id(url),

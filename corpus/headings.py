@@ -13,7 +13,8 @@ import difflib
 import re
 from collections.abc import Sequence
 
-from corpus.units import BULLET_RE, MD_HEADING_RE, is_bullet, stack_path, text_lines
+from corpus.text import MD_HEADING_RE, stack_path
+from corpus.units import BULLET_RE, is_bullet, text_lines
 
 _TOC_TITLES = ("tabla de contenido", "table of contents", "table of content", "índice")
 _FR_ENTRY_RE = re.compile(r"^\*(auteur|source)\s*:")

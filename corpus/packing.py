@@ -13,6 +13,7 @@ import itertools
 import re
 from collections.abc import Callable
 
+from corpus.text import sentence_cuts
 from corpus.units import BULLET_RE, Span, Unit, trim_span
 
 CountTokens = Callable[[str], int]
@@ -20,7 +21,6 @@ CountTokens = Callable[[str], int]
 
 # --- splitting oversized units -------------------------------------------------------
 
-_SENTENCE_RE = re.compile(r"(?<=[。！？；])|(?<=[.!?;])(?=\s|[\u3400-\u9fff])")
 _CLAUSE_RE = re.compile(r"(?<=[，、：,:])")
 
 
@@ -43,7 +43,7 @@ def _cuts(text: str, start: int, end: int, how: str) -> list[int]:
     elif how == "lines":
         rel = [m.end() for m in re.finditer(r"\n", piece)]
     elif how == "sentences":
-        rel = [m.start() for m in _SENTENCE_RE.finditer(piece)]
+        rel = sentence_cuts(piece)
     elif how == "clauses":
         rel = [m.start() for m in _CLAUSE_RE.finditer(piece)]
     else:  # words

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import CorpusError
+from corpus.text import MD_HEADING_RE
 
 EN_DOC = "roadmap-en.md"
 ES_DOC = "roadmap-es.txt"
 EXPECTED_COUNT = 12
 
-_HEADING_RE = re.compile(r"^(#{2,3})[ \t]+(.+?)[ \t]*$")
 _EN_INTRO_RE = re.compile(r"^:pencil:.*answer these questions:\s*$")
 _ES_INTRO_RE = re.compile(r"deber[ií]a poder responder estas preguntas:\s*$")
 _ES_TOC_TITLE = "Tabla de contenido"
@@ -101,7 +101,7 @@ def _parse_en(text: str) -> tuple[list[_Block], int]:
     i = 0
     while i < len(lines):
         line = lines[i][1]
-        if m := _HEADING_RE.match(line):
+        if (m := MD_HEADING_RE.match(line)) and len(m.group(1)) in (2, 3):
             title = m.group(2)
             readings = []
             if title != _TOC_HEADING:

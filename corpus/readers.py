@@ -23,6 +23,7 @@ from typing import Any
 from core.errors import UnreadableDocumentError
 from corpus.language import detect_language
 from corpus.records import SourceDocument
+from corpus.text import MD_HEADING_RE
 
 TEXT_SUFFIXES = frozenset({".md", ".txt"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -182,9 +183,9 @@ def _pdf_to_text(path: Path, PdfReader: Any, PdfReadError: type[Exception]) -> t
 def _title(path: Path, text: str, given: str) -> str:
     if given.strip():
         return given.strip()
-    heading = re.search(r"^#{1,6}[ \t]+(.+?)[ \t]*#*$", text, re.MULTILINE)
+    heading = MD_HEADING_RE.search(text)
     if heading:
-        return heading.group(1).strip()
+        return heading.group(2).strip()
     first = next((line.strip() for line in re.split(r"[\n\f]", text) if line.strip()), "")
     return first[:80] if 0 < len(first) <= 120 else path.stem
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from corpus.text import MD_HEADING_RE, stack_path
+
 Span = tuple[int, int]
 
 SELF_CHECK_RE = re.compile(
     r"(you should be able to answer these questions|debería poder responder estas preguntas)",
     re.IGNORECASE,
 )
-MD_HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 BULLET_RE = re.compile(r"^([ \t]*)(?:[-*+•]|\d{1,3}[.)、])[ \t]+")
 _FENCE_RE = re.compile(r"^[ \t]*(```|~~~)")
 _NUMBERED_RE = re.compile(r"^\d{1,3}\.[ \t]+")
@@ -84,13 +85,6 @@ class _Builder:
         if self.pending is not None:  # headings with nothing after them
             self.unit(self.pending, len(self.text))
         return self.units
-
-
-def stack_path(stack: list[tuple[int, str]], level: int, title: str) -> tuple[str, ...]:
-    while stack and stack[-1][0] >= level:
-        stack.pop()
-    stack.append((level, title))
-    return tuple(t for _, t in stack)
 
 
 def _item_title(line: str) -> str:

@@ -31,7 +31,6 @@ from agent.citations import (
     is_substantive,
     lexical_support,
     parse_markers,
-    split_sentences,
     support_score,
 )
 from agent.support import SupportModel, evidence_for_embedding, load_support_model
@@ -39,6 +38,7 @@ from agent.support_training import begin_group, is_test_group, wice_group
 from core.errors import EvalDataError
 from core.jsonl import parse_line, read_lines
 from corpus.language import detect_language
+from corpus.text import split_sentences
 from evals.metrics import Confusion, confusion
 from evals.schemas import BeginRow, WiceRow
 

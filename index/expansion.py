@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from corpus.records import Chunk
-from index.lexical import tokenize
+from corpus.text import tokenize
 
 TermTable = dict[str, tuple[str, ...]]
 

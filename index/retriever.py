@@ -22,6 +22,7 @@ from core.errors import IndexMissingError, InputError
 from core.limits import check_count, check_text
 from core.settings import Settings
 from corpus.records import Chunk
+from corpus.text import section_label, tokenize
 from index.embedders import Embedder
 from index.expansion import TermTable, expand_tokens, learn_term_table, parallel_token_pairs
 from index.fusion import (
@@ -31,7 +32,7 @@ from index.fusion import (
     per_group_rankings,
     reciprocal_rank_fusion,
 )
-from index.lexical import BM25Index, tokenize
+from index.lexical import BM25Index
 from index.store import (
     IndexMeta,
     check_compatible,
@@ -67,7 +68,9 @@ class SearchFilters:
             return False
         if self.sources and chunk.source not in self.sources:
             return False
-        return not (self.section and self.section.lower() not in " > ".join(chunk.section).lower())
+        return not (
+            self.section and self.section.lower() not in section_label(chunk.section).lower()
+        )
 
     @property
     def empty(self) -> bool:
@@ -431,7 +434,7 @@ def hits_to_documents(hits: Sequence[SearchHit]) -> list[Document]:
             metadata={
                 "id": h.chunk.id,
                 "source": h.chunk.source,
-                "section": " > ".join(h.chunk.section),
+                "section": section_label(h.chunk.section),
                 "start": h.chunk.start,
                 "end": h.chunk.end,
                 "language": h.chunk.language,

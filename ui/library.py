@@ -36,8 +36,9 @@ def add_files_json(rt: Runtime, paths: Sequence[str]) -> dict[str, Any]:
 
 def library_tab(gr: Any, app: AppState) -> None:
     """The Library tab: the roadmap by section, the study notes, the papers, your files."""
-    from corpus.catalog import build_catalog, heading_spans
+    from corpus.catalog import build_catalog
     from corpus.questions import load_question_bank, questions_under
+    from corpus.text import heading_spans
 
     settings = app.settings
     try:

@@ -7,9 +7,9 @@ from agent.citations import (
     lexical_support,
     parse_markers,
     render_with_citations,
-    split_sentences,
     supported_ratio,
 )
+from corpus.text import split_sentences
 
 pytestmark = pytest.mark.unit
 

@@ -157,7 +157,7 @@ def test_headings_the_roadmap_repeats_keep_their_part():
     from agent.practice import SHARED_HEADINGS
     from agent.question_bank import load_bank
     from core.paths import REPO_ROOT
-    from corpus.catalog import heading_spans
+    from corpus.text import heading_spans
 
     text = (REPO_ROOT / "corpus" / "roadmap-en.md").read_text(encoding="utf-8")
     titles = Counter(path[-1] for _, path in heading_spans(text) if len(path) == 2)

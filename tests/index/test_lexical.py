@@ -1,6 +1,7 @@
 import pytest
 
-from index.lexical import BM25Index, tokenize
+from corpus.text import tokenize
+from index.lexical import BM25Index
 
 pytestmark = pytest.mark.unit
 

@@ -111,8 +111,8 @@ def test_settings_form_is_checked_as_the_config_is(rt):
 
 def test_library_questions_of_a_section():
     from core.paths import REPO_ROOT
-    from corpus.catalog import heading_spans
     from corpus.questions import load_question_bank, questions_under
+    from corpus.text import heading_spans
 
     bank = load_question_bank(REPO_ROOT / "corpus")
     roadmap = (REPO_ROOT / "corpus" / "roadmap-en.md").read_text(encoding="utf-8")
