@@ -92,6 +92,8 @@ def parse_draft(text: str) -> Draft | str:
     ('Why?', 'a b c')
     >>> parse_draft("no json here")
     'the reply holds no JSON object'
+    >>> parse_draft('{"question": "What does the passage say?", "key_points": []}')
+    'the question refers to the passage'
     """
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end <= start:
@@ -111,6 +113,9 @@ def parse_draft(text: str) -> Draft | str:
     question = " ".join(question.split())
     if len(question) > MAX_QUESTION_CHARS:
         return f"the question is over {MAX_QUESTION_CHARS} characters"
+    if _META_REFERENCE.search(question):
+        # The learner never sees "the passage": such a question cannot stand alone.
+        return "the question refers to the passage"
     raw = data.get("key_points")
     if not isinstance(raw, list) or not 1 <= len(raw) <= 4:
         return "not 1-4 key points"
@@ -127,6 +132,9 @@ def parse_draft(text: str) -> Draft | str:
     return Draft(question, tuple(points))
 
 
+_META_REFERENCE = re.compile(
+    r"\b(?:the|this|given|above) (?:passage|text|excerpt|paragraph)\b", re.IGNORECASE
+)
 _JSON_STRING = r'"((?:[^"\\]|\\.)*)"'
 _QUESTION_FIELD = re.compile(r'"question"\s*:\s*' + _JSON_STRING)
 _POINT_OBJECT = re.compile(
