@@ -77,7 +77,11 @@ def _resolve_doc(rt: Runtime, doc: str | None, path: str | Path | None) -> str:
             raise InputError(f"{path}: {report.errors[0]['reason']}")
         return learner_doc_name(Path(path))
     assert doc is not None
-    doc = check_text(doc, "the document name", MAX_DOC_NAME_CHARS, "(a path)").strip()
+    if not isinstance(doc, str) or not doc.strip() or len(doc) > MAX_DOC_NAME_CHARS:
+        raise InputError(
+            f"--doc must name an ingested file (at most {MAX_DOC_NAME_CHARS} characters)"
+        )
+    doc = doc.strip()
     names = learner_documents(rt)
     exact = [n for n in names if n == doc]
     by_file = [n for n in names if Path(n).name == doc]

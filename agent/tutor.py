@@ -3,6 +3,10 @@
 The model writes the prose; the tutor decides what counts as supported. See
 `agent.citations` for how sentences are aligned with sources, and
 `decide_abstention` for when the tutor says the roadmap does not cover a question.
+
+Over 500 lines on purpose: the answer path (condense, retrieve, compact, generate, check,
+rewrite a wrong-language draft, stream) reads best in one place; its pure parts live in
+`agent.citations`, `agent.context` and `agent.prompts`.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def cmd_export(args: argparse.Namespace, rt: Runtime) -> int:
 def cmd_import(args: argparse.Namespace, rt: Runtime) -> int:
     """Exit 0 when every row matches a shipped question; 2 when a row differs or is bad
     (nothing is applied either way)."""
-    from agent.flashcards import import_flashcards_csv
+    from agent.flashcard_import import import_flashcards_csv
     from cli.output import EXIT_USER_ERROR, print_json
 
     report = import_flashcards_csv(rt.settings, args.path)

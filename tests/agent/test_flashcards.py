@@ -11,15 +11,14 @@ import zipfile
 
 import pytest
 
+from agent.flashcard_import import compare_csv, import_flashcards_csv
 from agent.flashcards import (
     CSV_COLUMNS,
     DECK_ID,
     MODEL_ID,
     build_cards,
     cards_csv,
-    compare_csv,
     export_flashcards,
-    import_flashcards_csv,
     shipped_cards,
     short_answer,
     write_cards,
