@@ -38,21 +38,40 @@ from corpus.packing import CountTokens, chunk_section, section_groups
 from corpus.records import Chunk, CleanText, SourceDocument, chunk_id
 from corpus.units import Unit, is_bullet, parse_lines, parse_markdown
 
+# How a document's sections are found: declared per document in manifest.json
+# ("structure"), so no file name or language is special-cased in the code.
+STRUCTURES: dict[str, str] = {
+    "markdown": "Markdown headings",
+    "markdown-items": "Markdown headings, and each list item with a title is a section",
+    "fr-entries": "one reading-list entry per section (a title line, then its fields)",
+    "guessed-headings": "plain text whose short heading-like lines start sections",
+    "toc": "plain text whose table of contents (or its original's outline) names the sections",
+}
+
+
+def structure_of(doc: SourceDocument) -> str:
+    """The declared structure, else the one its file type implies (study notes and learner
+    files declare none): Markdown for .md and HTML, a table of contents for plain text."""
+    if doc.structure is not None:
+        return doc.structure
+    if is_markdown(doc) or doc.path.suffix.lower() in (".html", ".htm"):
+        return "markdown"
+    return "toc"
+
 
 def parse_units(
     doc: SourceDocument, clean: CleanText, outline: Sequence[int] | None = None
 ) -> list[Unit]:
     """The units of one cleaned document, each with its section."""
     text = clean.text
-    if is_markdown(doc) or doc.path.suffix.lower() in (".html", ".htm"):
-        units = parse_markdown(text, item_sections=doc.name == "llm-paper-notes-en.md")
-    elif doc.name == "llm-reading-list-fr.txt":
-        units = parse_lines(text, fr_entries(text))
-    elif doc.language in ("zh-Hans", "zh-Hant") and doc.kind != "learner":
-        units = parse_lines(text, guessed_headings(text))
-    else:
-        units = parse_lines(text, toc_headings(text, outline))
-    return units
+    structure = structure_of(doc)
+    if structure in ("markdown", "markdown-items"):
+        return parse_markdown(text, item_sections=structure == "markdown-items")
+    if structure == "fr-entries":
+        return parse_lines(text, fr_entries(text))
+    if structure == "guessed-headings":
+        return parse_lines(text, guessed_headings(text))
+    return parse_lines(text, toc_headings(text, outline))
 
 
 def _note_extra(doc: SourceDocument) -> dict[str, str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import CorpusError
+from corpus.chunking import STRUCTURES
 from corpus.records import SourceDocument
 
 MANIFEST_NAME = "manifest.json"
@@ -30,7 +31,8 @@ def load_manifest(corpus_dir: Path) -> dict[str, Any]:
     """Read and check `corpus_dir/manifest.json`; return it as parsed.
 
     Shape: {"version": 1, "documents": {file name: {title, language, kind, url, license,
-    license_file, translation_of, origin}}}. Raises CorpusError naming the problem.
+    license_file, translation_of, origin, structure (optional: how its sections are found,
+    `corpus.chunking.STRUCTURES`)}}}. Raises CorpusError naming the problem.
     """
     path = Path(corpus_dir) / MANIFEST_NAME
     try:
@@ -59,6 +61,11 @@ def load_manifest(corpus_dir: Path) -> dict[str, Any]:
             )
         if entry["kind"] not in KINDS:
             raise _bad(path, f"entry {name!r}: kind {entry['kind']!r} not in {sorted(KINDS)}")
+        structure = entry.get("structure")
+        if structure is not None and structure not in STRUCTURES:
+            raise _bad(
+                path, f"entry {name!r}: structure {structure!r} not in {sorted(STRUCTURES)}"
+            )
         original = entry["translation_of"]
         if original is not None and original not in docs:
             raise _bad(path, f"entry {name!r}: translation_of {original!r} is not in the manifest")
@@ -125,6 +132,7 @@ def load_corpus(corpus_dir: Path) -> list[SourceDocument]:
                 url=entry["url"],
                 license=entry["license"],
                 translation_of=entry["translation_of"],
+                structure=entry.get("structure"),
             )
         )
     return docs + load_notes(corpus_dir)

@@ -24,6 +24,7 @@ class SourceDocument:
     url: str | None = None
     license: str | None = None
     translation_of: str | None = None  # name of the document this one translates/presents
+    structure: str | None = None  # how its sections are found (corpus.chunking.STRUCTURES)
 
     @property
     def sha256(self) -> str:

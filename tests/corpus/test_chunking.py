@@ -136,3 +136,19 @@ def test_lists_split_only_between_items_and_cjk_at_sentences(tmp_path):
     chunks = chunk_document(doc, clean_document(doc), count, 50, 5)
     assert all(c.text.endswith("。") and len(c.text) <= 50 for c in chunks)
     assert "".join(c.text for c in chunks) == zh
+
+
+def test_the_declared_structure_decides_how_sections_are_found(tmp_path):
+    from dataclasses import replace
+
+    from corpus.chunking import parse_units
+    from corpus.clean import clean_document
+    from corpus.records import SourceDocument
+
+    text = "Introducción\n\nUn párrafo largo sobre modelos.\n\nDifusión\n\nOtro párrafo sobre ruido.\n"
+    doc = SourceDocument("x.txt", tmp_path / "x.txt", "x", "es", "notes", text)
+    guessed = replace(doc, structure="guessed-headings")
+    as_toc = {u.section for u in parse_units(doc, clean_document(doc))}
+    as_guessed = {u.section for u in parse_units(guessed, clean_document(guessed))}
+    assert as_guessed != as_toc
+    assert any("Difusión" in s for s in map(" ".join, as_guessed))

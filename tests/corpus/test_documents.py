@@ -72,9 +72,26 @@ def test_bad_manifest_is_reported(tmp_path):
     (corpus / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(CorpusError, match=r"roadmap-es\.txt.*spanish"):
         load_corpus(corpus)
+    data["documents"]["roadmap-es.txt"]["language"] = "es"
+    data["documents"]["roadmap-es.txt"]["structure"] = "chapters"
+    (corpus / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"'roadmap-es\.txt': structure 'chapters' not in"):
+        load_corpus(corpus)
     (corpus / "manifest.json").unlink()
     with pytest.raises(CorpusError, match=r"manifest\.json"):
         load_corpus(corpus)
+
+
+def test_every_shipped_document_declares_how_its_sections_are_found():
+    from corpus.chunking import STRUCTURES, structure_of
+
+    data = json.loads((CORPUS_DIR / "manifest.json").read_text(encoding="utf-8"))
+    assert all(e["structure"] in STRUCTURES for e in data["documents"].values())
+    docs = {d.name: d for d in load_corpus(CORPUS_DIR)}
+    assert structure_of(docs["llm-reading-list-fr.txt"]) == "fr-entries"
+    assert structure_of(docs["aigc-survey-notes-zh.txt"]) == "guessed-headings"
+    note = next(d for d in docs.values() if d.kind == "study-note")
+    assert note.structure is None and structure_of(note) == "markdown"  # from its file type
 
 
 @pytest.mark.integration
