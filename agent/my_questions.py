@@ -67,7 +67,7 @@ def learner_documents(rt: Runtime) -> list[str]:
 
 
 def _resolve_doc(rt: Runtime, doc: str | None, path: str | Path | None) -> str:
-    from index.store import ingest_paths, learner_doc_name
+    from index.ingest import ingest_paths, learner_doc_name
 
     if (doc is None) == (path is None):
         raise InputError("name one ingested document (--doc) or one file to ingest (PATH)")

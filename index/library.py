@@ -17,7 +17,8 @@ from core.errors import IndexMissingError
 from core.settings import Settings
 from corpus.papers import FetchResult, Paper, fetch_papers, ingestable_paths
 from index.embedders import Embedder
-from index.store import IngestReport, ProgressFn, current_build_dir, ingest_paths
+from index.ingest import ingest_paths
+from index.store import IngestReport, ProgressFn, current_build_dir
 
 UPLOADS_DIR = "uploads"  # under the data dir: where uploaded files are kept
 

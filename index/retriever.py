@@ -23,6 +23,8 @@ from core.limits import check_count, check_text
 from core.settings import Settings
 from corpus.records import Chunk
 from corpus.text import section_label, tokenize
+from index.build_glosses import read_build_glosses
+from index.chroma import chroma_client, get_collection
 from index.embedders import Embedder
 from index.expansion import TermTable, expand_tokens, learn_term_table, parallel_token_pairs
 from index.fusion import (
@@ -33,16 +35,7 @@ from index.fusion import (
     reciprocal_rank_fusion,
 )
 from index.lexical import BM25Index
-from index.store import (
-    IndexMeta,
-    check_compatible,
-    chroma_client,
-    current_build_dir,
-    get_collection,
-    read_build_glosses,
-    read_chunks,
-    read_meta,
-)
+from index.store import IndexMeta, check_compatible, current_build_dir, read_chunks, read_meta
 
 Mode = Literal["hybrid", "dense", "bm25"]
 

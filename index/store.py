@@ -1,4 +1,4 @@
-"""The index on disk: builds, ingestion, status.
+"""The index on disk: builds and status (learner files: `index.ingest`; Chroma: `index.chroma`; glosses in a build: `index.build_glosses`).
 
 Layout under `settings.index_dir`:
 
@@ -24,18 +24,15 @@ file makes the index out of date like a changed corpus does.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import functools
 import hashlib
 import json
 import logging
 import os
-import re
 import shutil
-import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,8 +43,9 @@ import numpy as np
 from core.errors import IndexMismatchError, IndexMissingError, UnreadableDocumentError
 from core.paths import REPO_ROOT
 from core.settings import Settings
-from corpus.glosses import GLOSSES_FILENAME, glosses_digest, match_glosses, read_glosses
 from corpus.records import Chunk, SourceDocument
+from index.build_glosses import attach_glosses, current_glosses_digest, gloss_problem, glosses_path
+from index.chroma import PrecomputedEmbeddings, chroma_client, remove_orphan_segments
 from index.embedders import Embedder, EmbeddingCache, embed_with_cache
 from index.lexical import BM25Index
 
@@ -61,7 +59,7 @@ INDEX_CODE: tuple[str, ...] = ("corpus", "index/lexical.py")
 ProgressFn = Callable[[str, int, int], None]
 
 
-def _no_progress(stage: str, done: int, total: int) -> None:
+def no_progress(stage: str, done: int, total: int) -> None:
     return None
 
 
@@ -132,145 +130,11 @@ def chunking_signature(settings: Settings) -> dict[str, Any]:
     }
 
 
-def glosses_path(settings: Settings) -> Path:
-    return settings.corpus.dir / GLOSSES_FILENAME
-
-
-def current_glosses_digest(settings: Settings) -> str:
-    """Digest of the gloss file beside the corpus now (no file: the digest of no rows)."""
-    return glosses_digest(read_glosses(glosses_path(settings)))
-
-
-@dataclass(frozen=True)
-class BuildGlosses:
-    """The glosses a build attaches, in chunk order, and the counts its meta records."""
-
-    chunk_ids: list[str]
-    texts: list[str]
-    info: dict[str, Any]
-
-
-def _attach_glosses(settings: Settings, chunks: Sequence[Chunk]) -> BuildGlosses:
-    rows = read_glosses(glosses_path(settings))
-    match = match_glosses(rows, {c.id: c.text for c in chunks})
-    ids = [c.id for c in chunks if c.id in match.attached]
-    info = {
-        "digest": glosses_digest(rows),
-        "rows": len(rows),
-        "attached": len(ids),
-        "stale": match.stale,
-        "orphaned": match.orphaned,
-    }
-    return BuildGlosses(ids, [match.attached[i] for i in ids], info)
-
-
-def read_build_glosses(build: Path) -> tuple[list[str], np.ndarray]:
-    """(chunk ids, gloss vectors) of a build; none for builds without glosses."""
-    ids_path, vec_path = build / "glosses.jsonl", build / "glosses.npy"
-    if not ids_path.is_file() or not vec_path.is_file():
-        return [], np.zeros((0, 0), dtype=np.float32)
-    with ids_path.open(encoding="utf-8") as fh:
-        ids = [json.loads(line)["chunk_id"] for line in fh if line.strip()]
-    return ids, np.load(vec_path)
-
-
-def gloss_problem(info: dict[str, Any], path: Path) -> str | None:
-    """What a build's gloss counts say is wrong (rows it could not attach), or None."""
-    stale, orphaned = info.get("stale", 0), info.get("orphaned", 0)
-    if not stale and not orphaned:
-        return None
-    return (
-        f"{stale + orphaned} of the {info.get('rows', 0)} glosses in {path} match no chunk of "
-        f"the index ({stale} were written for text that has changed, {orphaned} for chunks "
-        "that no longer exist) and are not used: rerun scripts/make_glosses.py"
-    )
-
-
 def corpus_hash(docs: Sequence[SourceDocument]) -> str:
     h = hashlib.sha256()
     for doc in sorted(docs, key=lambda d: d.name):
         h.update(f"{doc.name}\0{doc.sha256}\n".encode())
     return h.hexdigest()
-
-
-# ---------------------------------------------------------------- chroma access
-
-
-def chroma_client(settings: Settings) -> Any:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    _register_with_chroma()
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    url = settings.index.chroma_url
-    if url:
-        from urllib.parse import urlparse
-
-        parsed = urlparse(url)
-        return chromadb.HttpClient(
-            host=parsed.hostname or "127.0.0.1",
-            port=parsed.port or 8000,
-            ssl=parsed.scheme == "https",
-            settings=chroma_settings,
-        )
-    path = settings.index_dir / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-
-
-class PrecomputedEmbeddings:
-    """Chroma embedding function that wraps our embedder.
-
-    We always pass vectors explicitly; giving Chroma this function too guarantees
-    it never instantiates its default one (which would try to download a model).
-    Chroma rebuilds it from the collection's config when it lists collections; that
-    copy has no embedder and refuses to embed.
-    """
-
-    def __init__(self, embedder: Embedder | None) -> None:
-        self._embedder = embedder
-
-    def _require(self) -> Embedder:
-        if self._embedder is None:
-            raise IndexMismatchError("open the collection through index.store.get_collection")
-        return self._embedder
-
-    def __call__(self, input: list[str]) -> list[np.ndarray]:
-        return list(self._require().embed_passages(list(input)))
-
-    def embed_query(self, input: list[str]) -> list[np.ndarray]:
-        return list(self._require().embed_queries(list(input)))
-
-    @staticmethod
-    def name() -> str:
-        return "roadmap-tutor"
-
-    def is_legacy(self) -> bool:
-        return False
-
-    def default_space(self) -> str:
-        return "cosine"
-
-    def supported_spaces(self) -> list[str]:
-        return ["cosine"]
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> PrecomputedEmbeddings:
-        return PrecomputedEmbeddings(None)
-
-
-def _register_with_chroma() -> None:
-    from chromadb.utils.embedding_functions import register_embedding_function
-
-    with contextlib.suppress(ValueError):  # already registered in this process
-        register_embedding_function(PrecomputedEmbeddings)
-
-
-def get_collection(client: Any, name: str, embedder: Embedder) -> Any:
-    return client.get_collection(name=name, embedding_function=PrecomputedEmbeddings(embedder))
 
 
 # ---------------------------------------------------------------- reading builds
@@ -321,7 +185,7 @@ def check_compatible(meta: IndexMeta, settings: Settings, embedder: Embedder) ->
 
 
 @contextlib.contextmanager
-def _writer_lock(settings: Settings) -> Iterator[None]:
+def writer_lock(settings: Settings) -> Iterator[None]:
     settings.index_dir.mkdir(parents=True, exist_ok=True)
     with (settings.index_dir / ".lock").open("w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -348,7 +212,7 @@ def _chroma_metadata(chunk: Chunk) -> dict[str, Any]:
     }
 
 
-def _write_build(
+def write_build(
     settings: Settings,
     embedder: Embedder,
     chunks: list[Chunk],
@@ -364,7 +228,7 @@ def _write_build(
     tmp.mkdir()
     collection_name = f"{settings.index.collection}-{build_id}"
     client = chroma_client(settings)
-    glosses = _attach_glosses(settings, chunks)
+    glosses = attach_glosses(settings, chunks)
     try:
         cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
         try:
@@ -450,42 +314,7 @@ def _sweep(settings: Settings, client: Any, keep: str) -> None:
         remove_orphan_segments(settings.index_dir / "chroma")
 
 
-_SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def orphan_segments(entries: Iterable[str], live: set[str]) -> list[str]:
-    """The segment folders (UUID names) that no live Chroma segment owns.
-
-    >>> orphan_segments(["chroma.sqlite3", "c601e450-92cf-446d-a7ef-ab6215a5043f", "x"], set())
-    ['c601e450-92cf-446d-a7ef-ab6215a5043f']
-    """
-    return sorted(e for e in entries if _SEGMENT_DIR.match(e) and e not in live)
-
-
-def remove_orphan_segments(chroma_dir: Path) -> list[str]:
-    """Delete vector-segment folders that Chroma left behind: `delete_collection` (chromadb
-    1.5) drops a collection's rows but keeps its HNSW folder, and a build killed mid-way
-    leaves one too, so without this every rebuild would leak a copy of the vectors.
-    Runs under the writer lock; returns the names removed."""
-    db_path = chroma_dir / "chroma.sqlite3"
-    if not db_path.is_file():
-        return []
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        live = {str(r[0]) for r in db.execute("SELECT id FROM segments")}
-    except sqlite3.DatabaseError:
-        return []  # not the schema we know: leave everything as it is
-    finally:
-        db.close()
-    removed = orphan_segments((e.name for e in chroma_dir.iterdir() if e.is_dir()), live)
-    for name in removed:
-        shutil.rmtree(chroma_dir / name, ignore_errors=True)
-    if removed:
-        log.info("removed %d orphaned Chroma segment folder(s)", len(removed))
-    return removed
-
-
-def _entry(doc: SourceDocument, n_chunks: int, origin: str) -> DocumentEntry:
+def document_entry(doc: SourceDocument, n_chunks: int, origin: str) -> DocumentEntry:
     return DocumentEntry(
         name=doc.name,
         title=doc.title,
@@ -498,7 +327,7 @@ def _entry(doc: SourceDocument, n_chunks: int, origin: str) -> DocumentEntry:
     )
 
 
-def _chunk_docs(
+def chunk_docs(
     settings: Settings, embedder: Embedder, docs: Sequence[SourceDocument]
 ) -> list[Chunk]:
     from corpus.chunking import chunk_corpus
@@ -511,33 +340,7 @@ def _chunk_docs(
     )
 
 
-def build_index(
-    settings: Settings, embedder: Embedder, progress: ProgressFn = _no_progress
-) -> IndexMeta:
-    """Build the index from the shipped corpus, keeping learner documents already ingested."""
-    from corpus.documents import load_corpus
-
-    docs = load_corpus(settings.corpus.dir)
-    progress("chunking", 0, len(docs))
-    chunks = _chunk_docs(settings, embedder, docs)
-    progress("chunking", len(docs), len(docs))
-    counts: dict[str, int] = {}
-    for c in chunks:
-        counts[c.source] = counts.get(c.source, 0) + 1
-    entries = [_entry(d, counts.get(d.name, 0), "corpus") for d in docs]
-    with _writer_lock(settings):
-        learner_docs, learner_entries = _current_learner_material(settings, embedder)
-        return _write_build(
-            settings,
-            embedder,
-            chunks + learner_docs,
-            entries + learner_entries,
-            corpus_hash(docs),
-            progress,
-        )
-
-
-def _current_learner_material(
+def current_learner_material(
     settings: Settings, embedder: Embedder
 ) -> tuple[list[Chunk], list[DocumentEntry]]:
     """Learner chunks of the current build, re-chunked if the chunking changed."""
@@ -561,164 +364,36 @@ def _current_learner_material(
             doc = read_learner_file(Path(d.path), settings.corpus.max_file_bytes)
         except UnreadableDocumentError:
             continue
-        new = _chunk_docs(settings, embedder, [doc])
+        new = chunk_docs(settings, embedder, [doc])
         chunks += new
-        entries.append(_entry(doc, len(new), "learner"))
+        entries.append(document_entry(doc, len(new), "learner"))
     return chunks, entries
 
 
-def learner_doc_name(path: Path) -> str:
-    """Stable document name for a learner file: its resolved path."""
-    return str(path.resolve())
+def build_index(
+    settings: Settings, embedder: Embedder, progress: ProgressFn = no_progress
+) -> IndexMeta:
+    """Build the index from the shipped corpus, keeping learner documents already ingested."""
+    from corpus.documents import load_corpus
 
-
-def path_problem(raw: str | Path) -> str | None:
-    """Why a path given to ingest cannot be used, or None. Takes the string as typed:
-    `Path("")` is ".", and an empty argument must not mean the current folder."""
-    text = str(raw) if isinstance(raw, Path) else raw
-    if not isinstance(text, str) or not text.strip():
-        return "an empty path: name a file or folder"
-    if "\0" in text:
-        return "the path contains a NUL character"
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
-        return "the path is not valid UTF-8: rename the file"
-    p = Path(text)
-    try:
-        p.stat()
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "a symbolic link loop: the link leads back to itself"
-        if exc.errno == errno.ENOENT and p.is_symlink():
-            return f"a broken symbolic link (to {os.readlink(p)}, which does not exist)"
-        if exc.errno == errno.ENOENT:
-            return "no such file or folder"
-        if exc.errno == errno.ENAMETOOLONG:
-            return "the path is too long"
-        if exc.errno == errno.EACCES:
-            return "permission denied"
-        return f"cannot be read ({exc.strerror})"
-    return None
-
-
-def ingest_paths(
-    settings: Settings,
-    embedder: Embedder,
-    paths: Sequence[str | Path],
-    progress: ProgressFn = _no_progress,
-) -> IngestReport:
-    """Add or refresh learner files and folders (strings as typed, or Paths). Unreadable
-    files are reported, not fatal; a folder with nothing to ingest is reported too."""
-    from corpus.readers import iter_learner_files, read_learner_file
-
-    report = IngestReport()
-    with _writer_lock(settings):
-        build = current_build_dir(settings)
-        if build is None:
-            raise IndexMissingError(
-                "no index yet: run `tutor index build` before ingesting your own files"
-            )
-        meta = read_meta(settings)
-        check_compatible(meta, settings, embedder)
-        by_name = {d.name: d for d in meta.documents}
-        new_docs: list[SourceDocument] = []
-        files: list[Path] = []
-        for raw in paths:
-            problem = path_problem(raw)
-            if problem is not None:
-                report.errors.append({"path": str(raw), "reason": problem})
-                continue
-            p = Path(raw)
-            try:
-                found = list(iter_learner_files([p]))
-            except UnreadableDocumentError as exc:
-                report.errors.append({"path": exc.path, "reason": exc.reason})
-                continue
-            if p.is_dir() and not found:
-                report.errors.append(
-                    {
-                        "path": str(p),
-                        "reason": "the folder holds no .md, .txt, .html or .pdf file "
-                        "(hidden files and folders are skipped)",
-                    }
-                )
-            files.extend(found)
-        for f in files:
-            try:
-                doc = read_learner_file(f, settings.corpus.max_file_bytes)
-            except UnreadableDocumentError as exc:
-                report.errors.append({"path": exc.path, "reason": exc.reason})
-                continue
-            old = by_name.get(doc.name)
-            if old is not None and old.sha256 == doc.sha256:
-                report.unchanged.append(doc.name)
-                continue
-            (report.replaced if old is not None else report.added).append(doc.name)
-            new_docs.append(doc)
-        if not new_docs:
-            return report
-        replaced = {d.name for d in new_docs}
-        kept = [c for c in read_chunks(build) if c.source not in replaced]
-        new_chunks = _chunk_docs(settings, embedder, new_docs)
-        counts: dict[str, int] = {}
-        for c in new_chunks:
-            counts[c.source] = counts.get(c.source, 0) + 1
-        entries = [d for d in meta.documents if d.name not in replaced]
-        entries += [_entry(d, counts.get(d.name, 0), "learner") for d in new_docs]
-        new_meta = _write_build(
-            settings, embedder, kept + new_chunks, entries, meta.corpus_hash, progress
+    docs = load_corpus(settings.corpus.dir)
+    progress("chunking", 0, len(docs))
+    chunks = chunk_docs(settings, embedder, docs)
+    progress("chunking", len(docs), len(docs))
+    counts: dict[str, int] = {}
+    for c in chunks:
+        counts[c.source] = counts.get(c.source, 0) + 1
+    entries = [document_entry(d, counts.get(d.name, 0), "corpus") for d in docs]
+    with writer_lock(settings):
+        learner_docs, learner_entries = current_learner_material(settings, embedder)
+        return write_build(
+            settings,
+            embedder,
+            chunks + learner_docs,
+            entries + learner_entries,
+            corpus_hash(docs),
+            progress,
         )
-        report.chunks_added = len(new_chunks)
-        report.build_id = new_meta.build_id
-    return report
-
-
-def remove_documents(
-    settings: Settings,
-    embedder: Embedder,
-    names_or_paths: Sequence[str],
-    progress: ProgressFn = _no_progress,
-) -> IngestReport:
-    """Take learner documents out of the index (shipped corpus documents stay)."""
-    report = IngestReport()
-    with _writer_lock(settings):
-        build = current_build_dir(settings)
-        if build is None:
-            raise IndexMissingError("no index yet: nothing to remove")
-        meta = read_meta(settings)
-        check_compatible(meta, settings, embedder)
-        learner = {d.name: d for d in meta.documents if d.origin == "learner"}
-        shipped = {d.name for d in meta.documents if d.origin == "corpus"}
-        targets: set[str] = set()
-        for raw in names_or_paths:
-            if not isinstance(raw, str) or not raw.strip():
-                # Path("") is the current folder: it would remove everything under it.
-                report.errors.append({"path": str(raw), "reason": "an empty path or name"})
-                continue
-            candidates = {raw, learner_doc_name(Path(raw))}
-            hit = next((c for c in candidates if c in learner), None)
-            if hit is None:
-                # A folder removes every learner document under it.
-                prefix = learner_doc_name(Path(raw)).rstrip("/") + "/"
-                under = [n for n in learner if n.startswith(prefix)]
-                if under:
-                    targets.update(under)
-                    continue
-                reason = (
-                    "part of the shipped corpus; it cannot be removed"
-                    if raw in shipped
-                    else "not in the index"
-                )
-                report.errors.append({"path": raw, "reason": reason})
-                continue
-            targets.add(hit)
-        if not targets:
-            return report
-        kept = [c for c in read_chunks(build) if c.source not in targets]
-        entries = [d for d in meta.documents if d.name not in targets]
-        new_meta = _write_build(settings, embedder, kept, entries, meta.corpus_hash, progress)
-        report.removed = sorted(targets)
-        report.build_id = new_meta.build_id
-    return report
 
 
 @dataclass(frozen=True)
@@ -792,7 +467,7 @@ def index_status(settings: Settings, embedder: Embedder | None = None) -> IndexS
 
 
 def ensure_index(
-    settings: Settings, embedder: Embedder, progress: ProgressFn = _no_progress
+    settings: Settings, embedder: Embedder, progress: ProgressFn = no_progress
 ) -> IndexMeta | None:
     """Build the index if it is missing or the shipped corpus or its glosses changed; else
     do nothing."""

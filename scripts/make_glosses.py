@@ -39,7 +39,7 @@ from corpus.glosses import (
 )
 from corpus.records import Chunk
 from index.embedders import make_embedder
-from index.store import _chunk_docs
+from index.store import chunk_docs
 
 DEFAULT_LANGUAGES = ("zh-Hant", "ja", "zh-Hans", "fr", "es")
 SYSTEM_PROMPT = (
@@ -76,7 +76,7 @@ def model_id(settings: Settings, endpoint: Endpoint) -> str:
 def corpus_chunks(settings: Settings) -> list[Chunk]:
     """The shipped corpus's chunks, exactly as `index.store.build_index` makes them."""
     embedder = make_embedder(settings.embedder)
-    return _chunk_docs(settings, embedder, load_corpus(settings.corpus.dir))
+    return chunk_docs(settings, embedder, load_corpus(settings.corpus.dir))
 
 
 def main(argv: list[str] | None = None) -> int:

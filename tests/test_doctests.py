@@ -25,7 +25,7 @@ MODULES = _modules_with_examples()
 
 
 def test_the_pure_modules_are_found():
-    for name in ("agent.citations", "index.fusion", "agent.learning_path", "index.store"):
+    for name in ("agent.citations", "index.fusion", "agent.learning_path", "index.chroma"):
         assert name in MODULES
 
 

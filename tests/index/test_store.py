@@ -6,6 +6,7 @@ import pytest
 
 from core.errors import IndexMismatchError, IndexMissingError
 from index.embedders import FakeEmbedder
+from index.ingest import ingest_paths, remove_documents
 from index.retriever import HybridRetriever, RoadmapRetriever, SearchFilters
 from index.store import (
     build_index,
@@ -13,9 +14,7 @@ from index.store import (
     ensure_index,
     index_code_hash,
     index_status,
-    ingest_paths,
     read_meta,
-    remove_documents,
 )
 
 pytestmark = pytest.mark.integration
