@@ -1,4 +1,6 @@
-"""The index on disk: builds and status (learner files: `index.ingest`; Chroma: `index.chroma`; glosses in a build: `index.build_glosses`).
+"""The index on disk: builds and status. Learner files are added and removed by
+`index.ingest`, Chroma is reached through `index.chroma`, and a build's glosses are
+attached by `index.build_glosses`.
 
 Layout under `settings.index_dir`:
 
