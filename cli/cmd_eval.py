@@ -232,7 +232,7 @@ def cmd_judge(args: argparse.Namespace, rt: Runtime) -> int:
 
 def cmd_compare(args: argparse.Namespace, rt: Runtime) -> int:
     from cli.output import print_json
-    from evals.runner import compare_runs
+    from evals.compare import compare_runs
 
     cmp = compare_runs(args.run_a, args.run_b)
     if getattr(args, "json", False):
@@ -251,8 +251,8 @@ def cmd_compare(args: argparse.Namespace, rt: Runtime) -> int:
 
 def cmd_history(args: argparse.Namespace, rt: Runtime) -> int:
     from cli.output import print_json
+    from evals.history import history
     from evals.report import history_svg
-    from evals.runner import history
 
     runs = history(rt.settings)
     if args.svg:

@@ -3,6 +3,10 @@
 Precedence, lowest to highest: defaults < config file (TOML) < environment
 variables < explicit arguments. Environment variables are read here and only
 here (`load_settings`), each one a fallback for one named field.
+
+Over 500 lines on purpose: it is the one schema of every setting, each field with its
+default, bounds and description (docs/configuration.md is generated from it); split by
+section it would scatter the one place a user or a reviewer reads them.
 """
 
 from __future__ import annotations

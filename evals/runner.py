@@ -7,8 +7,8 @@ A run folder (under settings.eval_runs_dir) holds:
 - summary.json: the aggregate scores;
 - report.html: a self-contained report (inline SVG, no external JS/CSS; `evals.report`).
 
-Finished runs are also recorded in `<data_dir>/eval-history.sqlite` for `history()` and
-trend plots; `compare_runs` diffs two run folders per metric and per question.
+Finished runs are also recorded in `<data_dir>/eval-history.sqlite` (`evals.history`) for
+trend plots; `evals.compare.compare_runs` diffs two run folders per metric and per question.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import sqlite3
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +25,12 @@ from core.errors import EvalDataError
 from core.jsonl import read_jsonl
 from core.paths import REPO_ROOT
 from core.settings import Settings
-from evals import metrics as M
+from evals.history import record_history
+from evals.item_scoring import aggregate, score_item
 from evals.judge import Judge, JudgeConfig, SupportJudge
-from evals.records import EvalRun
+from evals.records import EvalItem, EvalRun
 from evals.report import render_report, validation_line
-from evals.retrieval import GoldPassage, RetrievalCase, gold_passages, gold_spans
+from evals.retrieval import gold_passages, gold_spans
 from evals.schemas import EvalRecord, FaithfulnessLine
 
 if TYPE_CHECKING:
@@ -43,46 +42,12 @@ RECORDS = "records.jsonl"
 CONFIG = "config.json"
 SUMMARY = "summary.json"
 REPORT = "report.html"
-HISTORY_DB = "eval-history.sqlite"
 JUDGE_VALIDATION = REPO_ROOT / "evals" / "judge-validation.json"
 
 # Metrics where higher is better, and the drop that counts as a regression.
-HIGHER_BETTER = {
-    "faithfulness": 0.05,
-    "citation_precision": 0.05,
-    "citation_recall": 0.05,
-    "context_recall": 0.05,
-    "any_gold_retrieved": 0.05,
-    "answer_f1": 0.03,
-    "unanswerable_declined": 0.05,
-    "answerable_answered": 0.05,
-}
-# Lower is better (seconds): a rise by this factor counts as a regression.
-LOWER_BETTER = {"first_token_mean_s": 1.25, "total_mean_s": 1.25}
-
-
 # --------------------------------------------------------------------------- the eval set
 
 SCHEMA = "evals/FAITHFULNESS.md"
-
-
-@dataclass(frozen=True)
-class EvalItem:
-    id: str
-    version: str
-    question: str
-    language: str
-    history: tuple[tuple[str, str], ...]  # (question, answer) turns before this question
-    answerable: bool
-    reference_answer: str
-    gold: tuple[GoldPassage, ...]
-    tags: tuple[str, ...]
-    line: int = field(default=0, compare=False)
-
-    def as_case(self) -> RetrievalCase:
-        return RetrievalCase(
-            self.id, self.question, self.language, self.gold, self.tags, line=self.line
-        )
 
 
 def load_eval_set(path: Path) -> list[EvalItem]:
@@ -129,172 +94,6 @@ def pick_subset(items: Sequence[EvalItem], n: int | None) -> list[EvalItem]:
         raise EvalDataError(f"subset must be at least 1, got {n}")
     step = len(items) / n
     return [items[int(i * step)] for i in range(n)]
-
-
-# --------------------------------------------------------------------------- scoring one item
-
-
-def _sentences_for_citations(answer: Any) -> list[Any]:
-    from agent.citations import is_substantive
-
-    return [s for s in answer.sentences if is_substantive(s.text)]
-
-
-def context_used(answer: Any) -> list[dict[str, Any]]:
-    """The passages the tutor put in its prompt, in its order: its citations, after its
-    own retrieval (filters, the study-note lead, the token budget). Context recall is
-    measured on these, not on a second search that the answer never saw."""
-    return [
-        {
-            "rank": c.n,
-            "source": c.source,
-            "section": list(c.section),
-            "start": c.start,
-            "end": c.end,
-            "dense_score": c.dense_score,
-            "versions": [],  # the prompt holds the passage in one language only
-        }
-        for c in answer.citations
-    ]
-
-
-def score_item(
-    item: EvalItem,
-    answer: Any,
-    spans: Sequence[M.Span],
-    judge: Judge | SupportJudge,
-) -> dict[str, Any]:
-    """Judge one answer and compute its per-item metrics (a JSON-able record).
-
-    Context recall is over `context_used(answer)`: what the tutor answered from.
-    """
-    retrieved = context_used(answer)
-    cited_texts = {c.n: c.text for c in answer.citations}
-    context = [c.text for c in answer.citations]
-    claims: list[str] = []
-    verdicts: list[bool] = []
-    if not answer.abstained:
-        claims = judge.split_claims(answer.answer)
-        evidence = "\n".join(context)
-        verdicts = [judge.verdict(c, evidence) if context else False for c in claims]
-    faith = M.faithfulness(claims, verdicts)
-
-    sentence_rows = []
-    cites: list[list[int]] = []
-    joint: list[bool] = []
-    single: dict[tuple[int, int], bool] = {}
-    if not answer.abstained:
-        for i, s in enumerate(_sentences_for_citations(answer)):
-            ns = [n for n in s.citations if n in cited_texts]
-            ok = judge.verdict(s.text, "\n".join(cited_texts[n] for n in ns)) if ns else False
-            if len(ns) == 1:
-                single[(i, ns[0])] = ok
-            else:
-                for n in ns:
-                    single[(i, n)] = judge.verdict(s.text, cited_texts[n])
-            cites.append(ns)
-            joint.append(ok)
-            sentence_rows.append({"text": s.text, "citations": ns, "supported_by_citations": ok})
-    cit = M.citation_scores(cites, joint, single)
-
-    cited_spans = [(c.source, c.start, c.end) for c in answer.citations]
-    retrieved_spans = [(r["source"], r["start"], r["end"]) for r in retrieved]
-    for r in retrieved:
-        retrieved_spans.extend((v["source"], v["start"], v["end"]) for v in r.get("versions", []))
-    t = answer.timings
-    return {
-        "id": item.id,
-        "question": item.question,
-        "language": item.language,
-        "tags": list(item.tags),
-        "answerable": item.answerable,
-        "history": [list(h) for h in item.history],
-        "reference_answer": item.reference_answer,
-        "answer": answer.answer,
-        "standalone_question": answer.standalone_question,
-        "abstained": answer.abstained,
-        "abstain_reason": answer.abstain_reason,
-        # The model's own words, kept when the tutor declined them (why it abstained).
-        "draft": answer.draft if answer.abstained else None,
-        "claims": [{"text": c, "supported": v} for c, v in zip(claims, verdicts, strict=True)],
-        "sentences": sentence_rows,
-        "citations": [
-            {
-                "n": c.n,
-                "source": c.source,
-                "section": list(c.section),
-                "start": c.start,
-                "end": c.end,
-                "text": c.text,
-                "gold": any(M.overlaps((c.source, c.start, c.end), g) for g in spans),
-            }
-            for c in answer.citations
-        ],
-        "retrieved": [
-            {**r, "gold": any(M.overlaps((r["source"], r["start"], r["end"]), g) for g in spans)}
-            for r in retrieved
-        ],
-        "gold_spans": [list(s) for s in spans],
-        "metrics": {
-            "faithfulness": faith.score,
-            "n_claims": faith.n_claims,
-            "unsupported_claims": list(faith.unsupported),
-            "citation_precision": cit.precision,
-            "citation_recall": cit.recall,
-            "context_recall": M.context_recall(spans, retrieved_spans),
-            "cited_context_recall": M.context_recall(spans, cited_spans),
-            "any_gold_retrieved": M.any_gold_retrieved(spans, retrieved_spans),
-            "answer_f1": (
-                M.token_f1(answer.answer, item.reference_answer)
-                if item.answerable and not answer.abstained
-                else None
-            ),
-            "first_token_s": t.first_token_s,
-            "total_s": t.total_s,
-        },
-    }
-
-
-def aggregate(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The run's scores: means over the items where each metric is defined."""
-
-    def col(name: str) -> list[Any]:
-        return [r["metrics"].get(name) for r in records]
-
-    abst = M.abstention_rates([r["answerable"] for r in records], [r["abstained"] for r in records])
-    lat = M.latency(col("first_token_s"), col("total_s"))
-    any_gold = [None if v is None else float(v) for v in col("any_gold_retrieved")]
-    n_claims = sum(r["metrics"]["n_claims"] for r in records)
-    n_supported = sum(sum(c["supported"] for c in r["claims"]) for r in records)
-    out = {
-        "n_items": len(records),
-        "faithfulness": M.mean(col("faithfulness")),
-        "faithfulness_micro": n_supported / n_claims if n_claims else None,
-        "n_claims": n_claims,
-        "n_unsupported_claims": n_claims - n_supported,
-        "citation_precision": M.mean(col("citation_precision")),
-        "citation_recall": M.mean(col("citation_recall")),
-        "context_recall": M.mean(col("context_recall")),
-        "cited_context_recall": M.mean(col("cited_context_recall")),
-        "any_gold_retrieved": M.mean(any_gold),
-        "answer_f1": M.mean(col("answer_f1")),
-        "unanswerable_declined": abst.unanswerable_declined,
-        "answerable_answered": abst.answerable_answered,
-        "n_answerable": abst.n_answerable,
-        "n_unanswerable": abst.n_unanswerable,
-        **asdict(lat),
-    }
-    by_tag: dict[str, dict[str, Any]] = {}
-    for tag in sorted({t for r in records for t in r["tags"]}):
-        rs = [r for r in records if tag in r["tags"]]
-        by_tag[tag] = {
-            "n": len(rs),
-            "faithfulness": M.mean([r["metrics"]["faithfulness"] for r in rs]),
-            "context_recall": M.mean([r["metrics"]["context_recall"] for r in rs]),
-            "abstained": sum(r["abstained"] for r in rs) / len(rs),
-        }
-    out["by_tag"] = by_tag
-    return out
 
 
 # --------------------------------------------------------------------------- the run
@@ -514,148 +313,3 @@ def load_validation(path: Path) -> dict[str, Any] | None:
     except (OSError, json.JSONDecodeError):
         return None
     return data if isinstance(data, dict) else None
-
-
-# --------------------------------------------------------------------------- history
-
-
-def _history_db(settings: Settings) -> sqlite3.Connection:
-    settings.index.data_dir.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(settings.index.data_dir / HISTORY_DB)
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, run_dir TEXT, started_at TEXT,"
-        " finished_at TEXT, eval_set_version TEXT, n_items INTEGER, git_commit TEXT,"
-        " tutor_model TEXT, judge TEXT, summary TEXT)"
-    )
-    return db
-
-
-def record_history(settings: Settings, run: EvalRun) -> None:
-    db = _history_db(settings)
-    try:
-        c = run.config
-        db.execute(
-            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run.run_id,
-                str(run.run_dir),
-                c.get("started_at"),
-                c.get("finished_at"),
-                c.get("eval_set_version"),
-                len(run.records),
-                c.get("git_commit"),
-                json.dumps(c.get("tutor_model")),
-                json.dumps(c.get("judge")),
-                json.dumps(run.summary),
-            ),
-        )
-        db.commit()
-    finally:
-        db.close()
-
-
-def history(settings: Settings) -> list[dict[str, Any]]:
-    """Every recorded run, oldest first, with its summary."""
-    path = settings.index.data_dir / HISTORY_DB
-    if not path.is_file():
-        return []
-    db = _history_db(settings)
-    try:
-        rows = db.execute(
-            "SELECT run_id, run_dir, started_at, finished_at, eval_set_version, n_items,"
-            " git_commit, tutor_model, judge, summary FROM runs ORDER BY started_at, run_id"
-        ).fetchall()
-    finally:
-        db.close()
-    out = []
-    for row in rows:
-        out.append(
-            {
-                "run_id": row[0],
-                "run_dir": row[1],
-                "started_at": row[2],
-                "finished_at": row[3],
-                "eval_set_version": row[4],
-                "n_items": row[5],
-                "git_commit": row[6],
-                "tutor_model": json.loads(row[7] or "null"),
-                "judge": json.loads(row[8] or "null"),
-                "summary": json.loads(row[9] or "{}"),
-            }
-        )
-    return out
-
-
-# --------------------------------------------------------------------------- comparing runs
-
-
-@dataclass
-class Comparison:
-    run_a: str
-    run_b: str
-    metrics: dict[str, dict[str, Any]]  # name -> {a, b, delta, regression}
-    questions: list[dict[str, Any]]  # per common item: a/b faithfulness, abstained, flags
-    regressions: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _metric_regressed(name: str, a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return False
-    if name in HIGHER_BETTER:
-        return b < a - HIGHER_BETTER[name]
-    if name in LOWER_BETTER:
-        return a > 0 and b > a * LOWER_BETTER[name]
-    return False
-
-
-def compare_runs(a: Path | EvalRun, b: Path | EvalRun) -> Comparison:
-    """B against A: every aggregate metric and every common question; regressions flagged.
-
-    A question regresses when its faithfulness drops by 0.25 or more, when an answerable
-    question that A answered is declined in B, or when B answers an unanswerable question
-    that A declined.
-    """
-    ra = a if isinstance(a, EvalRun) else load_run(a)
-    rb = b if isinstance(b, EvalRun) else load_run(b)
-    metrics: dict[str, dict[str, Any]] = {}
-    regressions: list[str] = []
-    for name in [*HIGHER_BETTER, *LOWER_BETTER, "answer_f1"]:
-        if name in metrics:
-            continue
-        va, vb = ra.summary.get(name), rb.summary.get(name)
-        delta = None if va is None or vb is None else vb - va
-        bad = _metric_regressed(name, va, vb)
-        metrics[name] = {"a": va, "b": vb, "delta": delta, "regression": bad}
-        if bad:
-            regressions.append(f"metric {name}: {va:.3f} -> {vb:.3f}")
-    by_a = {r["id"]: r for r in ra.records}
-    questions = []
-    for rec in rb.records:
-        old = by_a.get(rec["id"])
-        if old is None:
-            continue
-        fa, fb = old["metrics"]["faithfulness"], rec["metrics"]["faithfulness"]
-        flags = []
-        if fa is not None and fb is not None and fb <= fa - 0.25:
-            flags.append(f"faithfulness {fa:.2f} -> {fb:.2f}")
-        if rec["answerable"] and not old["abstained"] and rec["abstained"]:
-            flags.append("answerable question now declined")
-        if not rec["answerable"] and old["abstained"] and not rec["abstained"]:
-            flags.append("unanswerable question now answered")
-        questions.append(
-            {
-                "id": rec["id"],
-                "faithfulness_a": fa,
-                "faithfulness_b": fb,
-                "abstained_a": old["abstained"],
-                "abstained_b": rec["abstained"],
-                "answer_f1_a": old["metrics"].get("answer_f1"),
-                "answer_f1_b": rec["metrics"].get("answer_f1"),
-                "regressions": flags,
-            }
-        )
-        regressions.extend(f"{rec['id']}: {f}" for f in flags)
-    return Comparison(ra.run_id, rb.run_id, metrics, questions, regressions)

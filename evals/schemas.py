@@ -158,7 +158,7 @@ class RecordMetrics(_Foreign):
 
 
 class EvalRecord(_Foreign):
-    """One line of an eval run's records.jsonl (written by `evals.runner.score_item`).
+    """One line of an eval run's records.jsonl (written by `evals.item_scoring.score_item`).
 
     Required: what comparing two runs reads. The rest is checked when present and kept as
     written (sentences, citations, retrieved passages, ...), so older runs still load."""

@@ -23,8 +23,9 @@ def evals_tab(gr: Any, app: AppState) -> None:
     report = gr.HTML("", padding=True, elem_id="eval-report")
 
     def latest() -> list[str]:
+        from evals.history import history
         from evals.report import history_svg, render_report
-        from evals.runner import history, load_run, load_validation
+        from evals.runner import load_run, load_validation
 
         runs = history(app.settings)
         if not runs:

@@ -11,16 +11,11 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from agent.runtime import Runtime
 from core.errors import EvalDataError
 from core.paths import REPO_ROOT
+from evals.compare import compare_runs
+from evals.history import history
 from evals.judge import Judge
 from evals.report import history_svg
-from evals.runner import (
-    RECORDS,
-    compare_runs,
-    history,
-    load_eval_set,
-    load_run,
-    run_eval,
-)
+from evals.runner import RECORDS, load_eval_set, load_run, run_eval
 
 EVAL_SET = REPO_ROOT / "evals" / "faithfulness.jsonl"
 
