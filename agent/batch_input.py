@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent.limits import check_answer
+from core.csv_rows import numbered_rows
 from core.errors import ConfigError, InputError
 from core.limits import check_profile, check_text, check_utf8
 from core.settings import Settings
@@ -160,22 +161,9 @@ def parse_batch(
                 f"or 'question' column (found: {', '.join(names) or 'nothing'})"
             )
         columns = dict.fromkeys(names)
-        start = reader.line_num + 1
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                # A cell over csv.field_size_limit() (131,072 characters): the reader
-                # cannot resume inside it, so the file is refused, naming the row's line.
-                raise ConfigError(
-                    f"{path}, line {start}: not readable as CSV ({exc}): no answer or "
-                    "question is that long - check the file's quoting"
-                ) from None
-            line, start = start, reader.line_num + 1
-            if not any(c.strip() for c in cells):
-                continue
+        # A cell over csv.field_size_limit() (131,072 characters) ends the file there.
+        hint = ": no answer or question is that long - check the file's quoting"
+        for line, cells in numbered_rows(reader, path, ConfigError, hint):
             if len(cells) > len(names):
                 err = RowError(line, None, f"{len(cells)} cells for {len(names)} columns")
                 raw = {f"column{i + 1}": c for i, c in enumerate(cells)}

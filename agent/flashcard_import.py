@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.flashcards import CSV_COLUMNS, Flashcard, shipped_cards
+from core.csv_rows import numbered_rows
 from core.errors import InputError
 from core.settings import Settings
 
@@ -85,19 +86,7 @@ def compare_csv(text: str, shipped: Sequence[Flashcard], path: str = "<csv>") ->
     bad: list[BadRow] = []
     seen: dict[str, int] = {}
     rows = 0
-    start = reader.line_num + 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise InputError(
-                f"{path}, line {start}: not readable as CSV ({exc}) - check the file's quoting"
-            ) from None
-        line, start = start, reader.line_num + 1
-        if not any(c.strip() for c in cells):
-            continue
+    for line, cells in numbered_rows(reader, path, InputError, " - check the file's quoting"):
         rows += 1
         if len(cells) != len(names):
             bad.append(BadRow(line, f"{len(cells)} cells for {len(names)} columns"))

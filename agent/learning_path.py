@@ -28,9 +28,9 @@ from agent.rubrics import DEFAULT_CORPUS_DIR
 from core.errors import EvalDataError
 from core.settings import Settings
 from corpus.questions import SelfCheckQuestion
+from corpus.text import section_label
 
 PATH_FILE = "path.json"
-SEPARATOR = " > "
 log = logging.getLogger(__name__)
 
 
@@ -72,7 +72,7 @@ def section_path(question: SelfCheckQuestion) -> str:
     >>> section_path(q)
     'Background Knowledge > RNN'
     """
-    return SEPARATOR.join(question.section)
+    return section_label(question.section)
 
 
 def _cycle(needs: Mapping[str, Sequence[str]]) -> list[str] | None:
@@ -134,7 +134,7 @@ def load_prerequisites(rubrics_dir: Path, corpus_dir: Path) -> Prerequisites:
         raise EvalDataError(f"{path}: cannot read the learning path ({exc})") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise EvalDataError(f"{path}: not valid JSON ({exc})") from exc
-    sections = [SEPARATOR.join(p) for p in roadmap_sections(Path(corpus_dir))]
+    sections = [section_label(p) for p in roadmap_sections(Path(corpus_dir))]
     return parse_prerequisites(data, sections, path.name)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.learner_questions import LearnerQuestion
+from agent.limits import check_question_id
 from agent.practice import open_progress
 from agent.question_bank import load_settings_bank
 from agent.question_generation import MAX_QUESTIONS, GenerationReport, generate_questions
@@ -159,11 +160,17 @@ def edit_own_question(
         check_text(p, "a key point", lim.max_question_chars, "limits.max_question_chars")
     with open_progress(settings, load_settings_bank(settings)) as store:
         return store.edit_own_question(
-            profile, question_id.strip().upper(), question, None if points is None else list(points)
+            profile,
+            check_question_id(question_id),
+            question,
+            None if points is None else list(points),
         )
 
 
-def delete_own_question(settings: Settings, profile: str, question_id: str) -> None:
+def delete_own_question(settings: Settings, profile: str, question_id: str) -> str:
+    """Delete one of `profile`'s own questions; returns its id as stored."""
     profile = check_profile(profile, settings.limits.max_profile_chars)
+    question_id = check_question_id(question_id)
     with open_progress(settings, load_settings_bank(settings)) as store:
-        store.delete_own_question(profile, question_id.strip().upper())
+        store.delete_own_question(profile, question_id)
+    return question_id

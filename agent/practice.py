@@ -247,8 +247,14 @@ def next_question(
 ) -> SelfCheckQuestion | None:
     """What `tutor quiz`, `tutor grade --next` and the Practice tab offer next (the first
     of `due_now`), or None when nothing is due."""
-    due = due_now(settings, store, bank, profile, section)
-    return question_by_id([*bank, *own_bank(store, profile)], due[0].question_id) if due else None
+    return next_due_question(
+        store,
+        [*bank, *own_bank(store, profile)],
+        profile,
+        section,
+        prerequisites=load_settings_path(settings),
+        unlock_at=settings.grading.unlock_mastery,
+    )
 
 
 def beginner_questions(

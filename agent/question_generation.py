@@ -30,6 +30,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from agent.context import prompt_text
 from agent.learner_questions import GeneratedPoint, GeneratedQuestion
+from agent.rubrics import quote_pattern
 from agent.support import SupportModel, evidence_for_embedding
 from corpus.records import Chunk
 from index.embedders import Embedder
@@ -184,11 +185,9 @@ def find_quote(passage: str, quote: str) -> tuple[int, int] | None:
     >>> find_quote("data running", "a running") is None  # whole words only
     True
     """
-    words = quote.split()
-    if not words:
+    if not quote.split():
         return None
-    pattern = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)"
-    m = re.search(pattern, passage, re.IGNORECASE)
+    m = quote_pattern(quote, re.IGNORECASE, whole_words=True).search(passage)
     return (m.start(), m.end()) if m else None
 
 

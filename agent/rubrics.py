@@ -62,9 +62,12 @@ class Rubric:
     from_reference: bool = False
 
 
-def _quote_pattern(quote: str) -> re.Pattern[str]:
-    # Quotes are written on one line; the notes wrap lines anywhere.
-    return re.compile(r"\s+".join(re.escape(w) for w in quote.split()))
+def quote_pattern(quote: str, flags: int = 0, whole_words: bool = False) -> re.Pattern[str]:
+    """A quote as a pattern that matches it across any whitespace: quotes are written on
+    one line, the notes wrap lines anywhere. `whole_words` keeps it from starting or ending
+    inside a word."""
+    body = r"\s+".join(re.escape(w) for w in quote.split())
+    return re.compile(rf"(?<!\w){body}(?!\w)" if whole_words else body, flags)
 
 
 def _section_at(text: str, offset: int) -> str:
@@ -83,7 +86,7 @@ def locate_quote(
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise EvalDataError(f"{where}: source file {file} not found in {corpus_dir}") from exc
-    m = _quote_pattern(quote).search(text) if quote.strip() else None
+    m = quote_pattern(quote).search(text) if quote.strip() else None
     if m is None:
         raise EvalDataError(
             f"{where}.quote: {quote[:60]!r} is not in {file} - copy the exact words from the note"

@@ -138,9 +138,9 @@ def cmd_delete(args: argparse.Namespace, rt: Runtime) -> int:
     from cli.output import print_json
 
     profile = _profile(args, rt)
-    delete_own_question(rt.settings, profile, args.id)
+    deleted = delete_own_question(rt.settings, profile, args.id)
     if args.json:
-        print_json({"profile": profile, "deleted": args.id.strip().upper()})
+        print_json({"profile": profile, "deleted": deleted})
     else:
-        print(f"deleted {args.id.strip().upper()} from profile {profile!r}")
+        print(f"deleted {deleted} from profile {profile!r}")
     return 0

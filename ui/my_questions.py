@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.learner_questions import doc_label
+from core.errors import TutorError
 from ui import render
-from ui.common import LLM_QUEUE, READY_WAIT_S, error_html
+from ui.common import LLM_QUEUE, READY_WAIT_S, error_html, error_message
 from ui.state import AppState
 
 
@@ -18,7 +20,7 @@ def own_rows(app: AppState, learner: str | None) -> list[list[Any]]:
         [
             r.question.id,
             r.question.question,
-            r.question.doc.rsplit("/", 1)[-1],
+            doc_label(r.question.doc),
             " | ".join(p.text for p in r.question.points),
         ]
         for r in own_questions(app.settings, learner or "default")
@@ -28,7 +30,7 @@ def own_rows(app: AppState, learner: str | None) -> list[list[Any]]:
 def generation_html(data: dict[str, Any]) -> str:
     """What a generation kept and dropped, with each kept point's quote."""
     out = [
-        f"<p><b>{render.esc(data['doc'].rsplit('/', 1)[-1])}</b>: kept {data['kept']} of "
+        f"<p><b>{render.esc(doc_label(data['doc']))}</b>: kept {data['kept']} of "
         f"{data['calls']} drafts in {data['seconds']:.0f} s.</p>"
     ]
     for q in data["questions"]:
@@ -79,9 +81,9 @@ def my_questions_panel(gr: Any, app: AppState, profile: Any, on_change: tuple[An
 
         try:
             names = learner_documents(app.wait_ready(READY_WAIT_S))
-        except Exception:
-            names = []
-        return gr.update(choices=[(d.rsplit("/", 1)[-1], d) for d in names])
+        except TutorError as exc:  # not started yet, no index: say so, not an empty list
+            raise gr.Error(error_message(exc)) from exc
+        return gr.update(choices=[(doc_label(d), d) for d in names])
 
     def listing(who: str | None) -> list[Any]:
         rows = own_rows(app, who)

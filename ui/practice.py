@@ -91,12 +91,16 @@ def practice_tab(gr: Any, app: AppState, profile: Any) -> None:
 
         try:
             return [(f"{r[0]} · {r[1]}", r[0]) for r in own_rows(app, who)]
-        except Exception:
-            return []
+        except TutorError as exc:  # e.g. a damaged learner database: say so
+            raise gr.Error(error_message(exc)) from exc
 
     def question_text(i: str | None, who: str | None) -> tuple[str, int]:
-        text = texts.get(i or "") or dict((v, k) for k, v in own_choices(who)).get(i or "", "")
-        return f"**{i}** {text.split(' · ', 1)[-1]}", 0
+        from ui.my_questions import own_rows
+
+        text = texts.get(i or "")
+        if text is None:
+            text = {r[0]: r[1] for r in own_rows(app, who)}.get(i or "", "")
+        return f"**{i}** {text}", 0
 
     def refresh_choices(who: str | None) -> Any:
         return gr.update(choices=[*choices, *own_choices(who)])
