@@ -175,7 +175,7 @@ def _judge_result(reports: list[Any], judge: Any, unseen: bool = False) -> dict[
 def cmd_judge(args: argparse.Namespace, rt: Runtime) -> int:
     from cli.output import StderrProgress, print_json
     from core.errors import ConfigError
-    from evals.judge import evaluate_labelled
+    from evals.judge_benchmark import evaluate_labelled
     from evals.runner import make_judge
 
     if args.limit is not None and args.limit < 1:

@@ -59,7 +59,8 @@ def _human_size(n: int) -> str:
 def cmd_list(args: argparse.Namespace, rt: Runtime) -> int:
     from cli.output import print_json
     from corpus.catalog import build_catalog
-    from corpus.papers import fetched_ids, filter_by_section
+    from corpus.paper_manifest import fetched_ids
+    from corpus.papers import filter_by_section
 
     papers = filter_by_section(build_catalog(rt.settings.corpus.dir), args.section)
     have = fetched_ids(rt.settings)

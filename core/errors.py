@@ -40,6 +40,13 @@ class UnreadableDocumentError(CorpusError):
         self.reason = reason
 
 
+class PaperFetchError(CorpusError):
+    """One paper cannot be fetched or parsed; the message is the reported reason.
+
+    `corpus.papers.fetch_papers` turns it into a "failed" result; only
+    `corpus.paper_text.extract_text` lets it out."""
+
+
 class InputError(ConfigError):
     """Something a person typed or sent is empty, too big, of the wrong kind or not valid
     UTF-8; the message names the input and the bound (a `limits.*` setting). A ConfigError,

@@ -10,6 +10,8 @@ Serves on 127.0.0.1 only (the tests never touch the real network):
     /pdf/2401.00006   503 with Retry-After: 7 the first time, then the valid PDF
     /blog.html        an HTML tutorial
     /data.bin         application/octet-stream
+
+`FakeTime` is the clock the pacing tests give the fetcher instead of real sleeps.
 """
 
 from __future__ import annotations
@@ -58,6 +60,21 @@ HTML_PAGE = (
 
 def good_pdf() -> bytes:
     return minimal_pdf([PAGE_ONE, PAGE_TWO])
+
+
+class FakeTime:
+    """A clock that only moves when slept on, so pauses are exact and free."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 @dataclass

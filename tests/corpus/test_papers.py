@@ -12,16 +12,11 @@ import pytest
 from core.errors import ConfigError
 from core.settings import load_settings
 from corpus.catalog import Paper, paper_id
+from corpus.paper_manifest import fetched_ids, read_manifest
 from corpus.papers import (
-    PaperFetchError,
-    _HostPacer,
     download_url,
-    extract_text,
     fetch_papers,
-    fetched_ids,
     ingestable_paths,
-    paper_text,
-    read_manifest,
     safe_id,
     select_papers,
     skip_reason,
@@ -29,7 +24,7 @@ from corpus.papers import (
 from corpus.readers import page_of, read_learner_file
 
 sys.path.insert(0, str(Path(__file__).parent))
-from paperserver import PAGE_TWO, good_pdf, serve_papers
+from paperserver import PAGE_TWO, FakeTime, serve_papers
 
 
 def arxiv(number: str, title: str = "", section: str = "Transformers") -> Paper:
@@ -71,21 +66,6 @@ def pointed_at(settings, base_url: str):
     return settings.model_copy(update={"papers": papers})
 
 
-class FakeTime:
-    """A clock that only moves when slept on, so pauses are exact and free."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 # ---------------------------------------------------------------- pure logic
 
 
@@ -118,59 +98,6 @@ def test_select_papers_needs_one_selector_and_names_unknown_ids():
         select_papers(catalog)
     with pytest.raises(ConfigError, match="exactly one"):
         select_papers(catalog, section="GQA", all_papers=True)
-
-
-@pytest.mark.unit
-def test_paper_text_keeps_one_form_feed_per_page_break():
-    text = paper_text("  Attention\n is all ", "page one\nmore\fpage two\f\fpage four")
-    assert text.startswith("# Attention is all\n\n")
-    assert text.count("\f") == 3
-    # A page break is a blank line to the chunker, so passages tend to start on a page.
-    assert "page one\nmore\n\f\npage two\n\f\n\n\f\npage four\n" in text
-    assert page_of(text, text.index("page two")) == 2
-    assert page_of(text, text.index("page four")) == 4
-    assert page_of(text, text.index("page one")) == 1
-
-
-@pytest.mark.unit
-def test_extract_text_refuses_broken_or_unexpected_files(tmp_path):
-    url = "http://127.0.0.1:9/x"
-    cases = {
-        # whole by its end marker, garbage inside: pypdf is what notices
-        "garbled.pdf": (b"%PDF-1.4\n1 0 obj\n<< /Type /Cat" + b"\n%%EOF\n", "application/pdf"),
-        "short.pdf": (good_pdf()[:300], "application/pdf"),
-        "fake.pdf": (b"<html>not a pdf</html>", "application/pdf"),
-        "empty.html": (b"<html><script>x()</script></html>", "text/html"),
-        "image.png": (b"\x89PNG....", "image/png"),
-    }
-    expected = {
-        "garbled.pdf": "truncated or corrupt PDF",
-        "short.pdf": "truncated or corrupt PDF",
-        "fake.pdf": "truncated or corrupt PDF",
-        "empty.html": "no visible text",
-        "image.png": "image/png",
-    }
-    for name, (data, ctype) in cases.items():
-        (tmp_path / name).write_bytes(data)
-        with pytest.raises(PaperFetchError) as info:
-            extract_text(tmp_path / name, ctype, url)
-        assert expected[name] in str(info.value) and url in str(info.value), name
-    (tmp_path / "ok.pdf").write_bytes(good_pdf())
-    text, kind, pages = extract_text(tmp_path / "ok.pdf", "application/octet-stream", url)
-    assert (kind, pages) == ("pdf", 2) and text.split("\f")[1] == PAGE_TWO
-
-
-@pytest.mark.unit
-def test_pacer_waits_per_host():
-    fake = FakeTime()
-    pacer = _HostPacer(3.0, fake.sleep, fake.clock)
-    pacer.wait("a")
-    pacer.done("a")
-    pacer.wait("b")  # another host: no pause
-    pacer.done("b")
-    fake.now += 1.0
-    pacer.wait("a")
-    assert fake.sleeps == [2.0]
 
 
 # ---------------------------------------------------------------- against the server

@@ -11,7 +11,7 @@ import pytest
 from core.errors import EvalDataError
 from core.paths import REPO_ROOT
 from evals.grading_sets import load_grading_set
-from evals.judge import read_labelled
+from evals.judge_benchmark import read_labelled
 from evals.question_match import load_question_match_set
 from evals.retrieval import load_retrieval_set
 from evals.runner import load_eval_set, read_records
