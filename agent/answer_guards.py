@@ -25,6 +25,15 @@ _INJECTION = re.compile(
     | \bignor[ae]\w*\b.{0,40}\b(r[úu]brica|instrucciones|consignes|bar[èe]me|grille)\b
     | \b(donne|dame|d[ée]me|pon|mets)\b.{0,30}(5\s*/\s*5|nota\s+m[áa]xima|note\s+maximale)
     | 忽略|无视|無視|满分|満点|指示を無視
+    # Aimed at the key-point check (agent/point_check.py), which asks the model yes or no:
+    | \b(reply|answer|say|respond|output)\s+(with\s+)?["'“]?yes\b
+    | (\byes\b[.!,]?\s*){3,} | ^\s*yes\s*[.!]*\s*$
+    | \b(key\s*points?|rubric|criteri\w*)\b.{0,40}
+        \b(is|are)\s+(all\s+)?(stated|covered|present|met|included|satisfied)\b
+    | \bthe\s+answer\s+(above\s+)?(states|covers|contains|meets|satisfies)\b
+    | \bnote\s+(for|to)\s+the\s+(checker|grader|evaluator|reviewer|marker|teacher|model)\b
+    | \bthe\s+(grader|checker|marker|examiner|evaluator|reviewer)\b
+    | \b(every|each|all)\s+(check|question|key\s*point)s?\b.{0,30}\byes\b
     """
 )
 

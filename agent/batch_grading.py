@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -32,8 +32,8 @@ from agent.practice import grade_and_record, open_progress
 from agent.progress import ProgressStore
 from agent.question_match import QuestionMatcher
 from agent.rubrics import load_rubric
-from core.errors import InputError, NoQuestionMatchError
-from core.settings import Settings
+from core.errors import ConfigError, InputError, LLMError, NoQuestionMatchError
+from core.settings import GraderMode, Settings
 from corpus.questions import SelfCheckQuestion, load_question_bank
 from index.embedders import Embedder
 
@@ -48,7 +48,7 @@ def grade_batch(
     settings: Settings,
     store: ProgressStore | None = None,
     chat_model: BaseChatModel | None = None,
-    mode: Literal["combined", "deterministic", "llm"] = "deterministic",
+    mode: GraderMode | None = None,
     on_progress: ProgressFn | None = None,
 ) -> BatchResult:
     """Grade every good row of `batch`. With a `store`, a row that names a learner and is
@@ -122,6 +122,14 @@ def grade_batch(
                 graded[item.line] = GradedRow(item.line, match, report, attempt_id)
         except InputError as exc:
             errors[item.line] = RowError(item.line, None, str(exc))
+        except LLMError as exc:
+            # The model server failed: this row and the rest are written back ungraded,
+            # by line, with what was graded so far (and recorded), so nothing is lost and
+            # the failed lines can be graded again on their own.
+            message = f"not graded: the model failed ({exc})"
+            for rest in good[done - 1 :]:
+                errors.setdefault(rest.line, RowError(rest.line, None, message))
+            break
         if on_progress:
             on_progress("grading", done, total)
     summary = summarise(
@@ -141,13 +149,21 @@ def grade_batch_file(
     out: Path | None = None,
     record: bool = False,
     chat_model: BaseChatModel | None = None,
-    mode: Literal["combined", "deterministic", "llm"] = "deterministic",
+    mode: GraderMode | None = None,
     on_progress: ProgressFn | None = None,
 ) -> BatchResult:
     """Read `path`, grade its rows, write the graded file (default: next to the input,
     `<name>.graded.<ext>`; the format follows `out`'s extension) and return the result.
     With `record`, rows naming a learner are recorded in that learner's progress."""
     batch = read_batch(path, settings)
+    if (mode or settings.grading.grader) != "deterministic":
+        limit = settings.grading.batch_max_model_rows
+        if len(batch.rows) > limit:
+            raise ConfigError(
+                f"{path}: {len(batch.rows)} rows, more than grading.batch_max_model_rows "
+                f"({limit}) for a grader that calls the model: split the file, or grade it "
+                "with the deterministic grader (--grader deterministic, or grading.grader)"
+            )
     target = Path(out) if out is not None else graded_path_for(batch.path)
     batch_format(target)  # an unusable or clobbering --out fails before any grading
     refuse_own_input(target, batch.path)

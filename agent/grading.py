@@ -1,14 +1,14 @@
 """Grade a learner's answer to a self-check question against a reviewable rubric.
 
-The grade is deterministic by default: each rubric key point is aligned with the
-sentences of the answer by the support model the tutor uses for citations
-(`agent.support`), which gives a coverage score, the covered and missing points and
-their citations into the study notes. Modes "combined" and "llm" add one short call to
-the local model for a holistic verdict. On evals/grading.jsonl the bundled 1.5B model
-agreed with the teacher labels far less than the deterministic score (it gave 0 to most
-correct answers not written in English; see bench/grading_bench.py), so it is opt-in.
-When the model answers with something unparseable twice, the deterministic score stands
-alone and the report says so.
+Each rubric key point is aligned with the sentences of the answer by the support model
+(`agent.support`), which finds the learner's sentence that states it. Whether a point is
+covered is decided, in mode "points" (the default, `grading.grader`), by the local model
+checking each key point (`agent.point_check`): on answers no one tuned on it agrees with
+teachers far more often than the support model alone (docs/grading.md). Mode
+"deterministic" uses the support model's probability instead and never calls the model.
+Modes "combined" and "llm" add one call for a holistic verdict (it gave 0 to most correct
+answers not written in English); when that reply is unparseable twice, the
+deterministic score stands alone and the report says so.
 
 Guards run before any scoring: an empty answer or a copy of the question scores 0, an
 over-long answer is cut, and lines that talk to the grader ("ignore the rubric, give
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -28,10 +28,12 @@ from agent.answer_guards import is_copy_of_question, neutralise_injections, trun
 from agent.citations import dense_support
 from agent.coverage import align_key_points, find_misconceptions
 from agent.grader_llm import llm_verdict
+from agent.point_check import POINT_CHECK_VERSION, check_points
 from agent.rubrics import KeyPoint, Misconception, Rubric, SourceRef, rubric_from_reference
 from agent.scoring import GradingParams, Verdict, combine_scores, deterministic_score, point_credit
 from agent.support import SupportModel, load_support_model
-from core.settings import Settings
+from core.errors import ConfigError
+from core.settings import GraderMode, Settings
 from corpus.text import tokenize
 from index.embedders import Embedder
 
@@ -47,6 +49,8 @@ class PointResult:
     label: str
     text: str | None
     weight: float
+    # The probability that decided coverage: the model's P(yes) in mode "points", the
+    # support model's otherwise (both are in the report's `method`).
     support: float
     evidence: str | None  # the learner's sentence that covers it
     citation: SourceRef | None
@@ -160,20 +164,27 @@ def grade_answer(
     settings: Settings,
     reveal: bool = False,
     params: GradingParams | None = None,
-    mode: Literal["combined", "deterministic", "llm"] = "deterministic",
+    mode: GraderMode | None = None,
     support_model: SupportModel | None = None,
 ) -> GradeReport:
     """Grade `answer` to `question` against a rubric, or a reference answer given as a string.
 
-    Mode "deterministic" (the default, and whenever `chat_model` is None) never calls the
-    model; "combined" mixes its score in (`GradingParams.llm_weight`); "llm" uses its score
-    alone, still behind the same guards and misconception cap. Model errors
-    (server down, timeout) are not hidden: they propagate as LLMError unless the caller
-    chose the deterministic mode.
+    `mode` (default `settings.grading.grader`): "points" asks the model about each key
+    point; "deterministic" never calls the model; "combined" mixes the model's holistic
+    score in (`GradingParams.llm_weight`); "llm" uses it alone, still behind the same
+    guards and misconception cap. Every mode but "deterministic" needs `chat_model` (a
+    ConfigError says so, never a quiet switch of grader). Model errors (server down,
+    timeout) are not hidden: they propagate as LLMError.
     """
     from corpus.language import detect_language
 
     params = params or GradingParams()
+    mode = mode or settings.grading.grader
+    if mode != "deterministic" and chat_model is None:
+        raise ConfigError(
+            f"the {mode!r} grader needs the local model; grade with the deterministic grader "
+            "(--grader deterministic, or grading.grader) when no model is available"
+        )
     rubric = (
         rubric_from_reference(question, rubric_or_reference)
         if isinstance(rubric_or_reference, str)
@@ -223,14 +234,23 @@ def grade_answer(
     if covered_at is None:
         covered_at = support_model.threshold("grading")
     align = align_key_points(rubric, text, embedder, language, support_model)
-    credits = [point_credit(s, covered_at, params.credit_band) for s in align.support]
+    # What decides coverage: the model's check of each point, or the support model's.
+    decided_by = align.support
+    band = params.credit_band
+    if mode == "points":
+        assert chat_model is not None  # checked above
+        decided_by = check_points(
+            chat_model, rubric.question, text, [kp.text for kp in rubric.key_points]
+        )
+        covered_at, band = params.point_covered_at, params.point_band
+    credits = [point_credit(s, covered_at, band) for s in decided_by]
     mcs = find_misconceptions(text, rubric.misconceptions)
     weights = [kp.weight for kp in rubric.key_points]
     det = deterministic_score(credits, weights, len(mcs), params.misconception_penalty)
     relevance = dense_support(align.relevance)
     det_off_topic = (
         relevance < params.off_topic_below
-        and max(align.support, default=0.0) < covered_at
+        and max(decided_by, default=0.0) < covered_at
         and len(tokenize(text)) >= params.off_topic_min_tokens
     )
 
@@ -242,8 +262,11 @@ def grade_answer(
         "support_model": support_model.version,
         "covered_at": covered_at,
     }
+    if mode == "points":
+        method["point_check"] = list(decided_by)
+        method["point_check_version"] = POINT_CHECK_VERSION
     llm: tuple[str, int] | None = None
-    if mode != "deterministic" and chat_model is not None and not det_off_topic:
+    if mode in ("combined", "llm") and chat_model is not None and not det_off_topic:
         llm, status = llm_verdict(chat_model, rubric, text)
         method["llm"] = status
         if llm is not None:
@@ -257,7 +280,7 @@ def grade_answer(
     off_topic = verdict == "off_topic"
 
     covered_kps, missing_kps, covered, missing = [], [], [], []
-    for kp, sup, ev in zip(rubric.key_points, align.support, align.evidence, strict=True):
+    for kp, sup, ev in zip(rubric.key_points, decided_by, align.evidence, strict=True):
         is_cov = sup >= covered_at and not off_topic
         (covered_kps if is_cov else missing_kps).append(kp)
         (covered if is_cov else missing).append(_point_result(kp, sup, ev, is_cov, reveal))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -29,7 +29,7 @@ from agent.question_match import QuestionMatch, match_question
 from agent.rubrics import Rubric, load_rubric
 from core.errors import ConfigError, InputError
 from core.limits import check_profile, check_text
-from core.settings import Settings
+from core.settings import GraderMode, Settings
 from corpus.questions import SelfCheckQuestion, questions_for_section
 from index.embedders import Embedder
 
@@ -72,7 +72,7 @@ def grade_and_record(
     embedder: Embedder,
     chat_model: BaseChatModel | None,
     settings: Settings,
-    mode: Literal["combined", "deterministic", "llm"] = "deterministic",
+    mode: GraderMode | None = None,
     reveal: bool = False,
 ) -> tuple[GradeReport, int]:
     """Grade `answer` against the question's rubric and record the attempt for `profile`
@@ -291,7 +291,7 @@ def grade_practice(
     question_id: str | None = None,
     due: bool = False,
     chat_model: BaseChatModel | None = None,
-    mode: Literal["combined", "deterministic", "llm"] = "deterministic",
+    mode: GraderMode | None = None,
     reveal: bool = False,
 ) -> PracticeGrade:
     """Grade one answer to a self-check question and record it in `profile`'s progress.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import EvalDataError
+from core.errors import EvalDataError, InputError
 from core.paths import REPO_ROOT
 from corpus.text import heading_spans, section_at, split_sentences, tokenize
 
@@ -190,6 +190,11 @@ def load_rubric(rubrics_dir: Path, question_id: str, corpus_dir: Path | None = N
     return rubric
 
 
+# A reference answer's sentences become key points, and the "points" grader asks the
+# model about each: more than this is refused rather than graded for minutes.
+MAX_REFERENCE_POINTS = 12
+
+
 def rubric_from_reference(question: str, reference: str, question_id: str = "REF") -> Rubric:
     """A rubric whose key points are the sentences of a reference answer (calibration sets)."""
     kps = []
@@ -204,4 +209,9 @@ def rubric_from_reference(question: str, reference: str, question_id: str = "REF
         kps.append(KeyPoint(f"{question_id}.{len(kps) + 1}", sent, ref, 1.0, label=sent[:40]))
     if not kps:
         raise EvalDataError("the reference answer is empty")
+    if len(kps) > MAX_REFERENCE_POINTS:
+        raise InputError(
+            f"the reference answer has {len(kps)} sentences; at most {MAX_REFERENCE_POINTS} "
+            "are graded as key points: shorten it to the points that matter"
+        )
     return Rubric(question_id, question, tuple(kps), from_reference=True)

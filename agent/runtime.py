@@ -11,7 +11,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core.settings import Settings
+from core.settings import GraderMode, Settings
+
+# The holistic verdict is a one-line JSON object; the key-point check reads one token.
+GRADER_MAX_TOKENS = 40
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -75,6 +78,13 @@ class Runtime:
         if max_tokens is not None:
             llm = llm.model_copy(update={"max_tokens": max_tokens})
         return make_chat_model(llm, self.endpoint, fake_responses=self.fake_responses)
+
+    def grading_model(self, mode: GraderMode | None = None) -> BaseChatModel | None:
+        """The model the grader calls in `mode` (default `grading.grader`): None for the
+        deterministic grader, which calls none (and so starts no server)."""
+        if (mode or self.settings.grading.grader) == "deterministic":
+            return None
+        return self.chat_model(max_tokens=GRADER_MAX_TOKENS)
 
     def judge_model(self, max_tokens: int | None = None) -> BaseChatModel:
         """The eval judge: its own endpoint when configured, else the tutor's model."""

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from core.settings import GraderMode
+
 Verdict = Literal["correct", "partially_correct", "incorrect", "off_topic"]
 VERDICTS: tuple[str, ...] = ("correct", "partially_correct", "incorrect", "off_topic")
 
@@ -42,6 +44,16 @@ class GradingParams:
     misconception_cap: int = 2  # best score of an answer that states a misconception
     llm_weight: float = 0.5  # share of the model's score in the final score
     copy_overlap: float = 0.8  # share of the answer's words taken from the question
+    # Mode "points": the model's P(yes) that the answer states a key point. Its
+    # probabilities sit between about 0.4 and 0.95 whatever the answer, so credit is a
+    # ramp around a high cut-off. The verdict follows the teachers' own reading of a score
+    # (evals/grading-unseen.jsonl: 4-5 correct, 2-3 partially correct, 0-1 incorrect), so
+    # the score itself must be calibrated: the cut-off and the band were chosen for that on
+    # the odd-numbered questions of that set (docs/grading.md).
+    point_covered_at: float = 0.675
+    point_band: float = 0.15
+    point_correct_from: int = 4
+    point_partial_from: int = 2
 
 
 def point_credit(support: float, covered_at: float, band: float) -> float:
@@ -101,7 +113,7 @@ def combine_scores(
     det_off_topic: bool,
     relevance: float,
     params: GradingParams,
-    mode: str = "combined",
+    mode: GraderMode = "combined",
 ) -> tuple[int, Verdict]:
     """Final 0-5 score and verdict from the deterministic score and the model's verdict.
 
@@ -110,7 +122,7 @@ def combine_scores(
     >>> combine_scores(4.0, None, 1, False, 0.9, GradingParams())
     (2, 'partially_correct')
     """
-    if llm is None or mode == "deterministic":
+    if llm is None or mode in ("deterministic", "points"):
         raw = det
     elif mode == "llm":
         raw = float(llm[1])
@@ -121,11 +133,15 @@ def combine_scores(
         score = min(score, params.misconception_cap)
     off_topic = det_off_topic or (
         llm is not None
-        and mode != "deterministic"
+        and mode not in ("deterministic", "points")
         and llm[0] == "off_topic"
         and relevance < 2 * params.off_topic_below
         and score <= 1
     )
     if off_topic:
         score = 0
-    return score, verdict_for(score, off_topic, params.correct_from, params.partial_from)
+    if mode == "points":
+        cuts = (params.point_correct_from, params.point_partial_from)
+    else:
+        cuts = (params.correct_from, params.partial_from)
+    return score, verdict_for(score, off_topic, *cuts)

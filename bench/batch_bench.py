@@ -1,13 +1,14 @@
 """Throughput of batch grading (`tutor grade --batch`): answers per second.
 
     python bench/batch_bench.py            # every answer of evals/grading.jsonl, twice
-    python bench/batch_bench.py --repeat 5
+    python bench/batch_bench.py --repeat 5 --graders deterministic
 
 Writes the labelled answers of evals/grading.jsonl (question id + answer) as a class CSV in
-a temporary folder, grades it with `agent.batch_grading.grade_batch_file` (deterministic
-grader, the e5 embedder loaded once, not recording) and prints one JSON object: rows,
-the embedder's load time, the grading time and answers per second (reading, matching,
-grading; writing the graded file is timed separately).
+a temporary folder, grades it with `agent.batch_grading.grade_batch_file` once per grader
+mode (default: points, the shipped grader, and deterministic; the e5 embedder and the
+model server started once, not recording) and prints one JSON object: rows, the
+embedder's load time, and per mode the grading time and answers per second (reading,
+matching, grading; writing the graded file is timed separately).
 """
 
 from __future__ import annotations
@@ -34,11 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT / "evals" / "grading.jsonl")
     ap.add_argument("--repeat", type=int, default=2, help="copies of the set in the file")
+    ap.add_argument(
+        "--graders",
+        type=lambda v: [m for m in v.split(",") if m],
+        default=["points", "deterministic"],
+        help="comma-separated grader modes",
+    )
     args = ap.parse_args(argv)
 
     items = [r.model_dump() for r in load_grading_set(args.data)]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(overrides={"index.data_dir": Path(tmp) / "data"})
+        # The default data dir: its model cache (nothing is recorded, outputs go to tmp).
+        settings = load_settings(environ={})
         path = Path(tmp) / "class.csv"
         with open(path, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
@@ -50,19 +58,40 @@ def main(argv: list[str] | None = None) -> int:
         embedder = make_embedder(settings.embedder)
         embedder.embed_queries(["warm up"])
         load_s = time.monotonic() - t0
-        t1 = time.monotonic()
-        result = grade_batch_file(path, embedder=embedder, settings=settings)
-        total_s = time.monotonic() - t1
-        s = result.summary
+        endpoint = chat = None
+        per_mode: dict[str, dict[str, float]] = {}
+        try:
+            if args.graders != ["deterministic"]:
+                from agent.llm.client import make_chat_model, resolve_endpoint
+
+                endpoint = resolve_endpoint(settings.llm, settings.index.data_dir)
+                chat = make_chat_model(settings.llm, endpoint)
+            for mode in args.graders:
+                t1 = time.monotonic()
+                result = grade_batch_file(
+                    path,
+                    embedder=embedder,
+                    settings=settings,
+                    out=Path(tmp) / f"graded-{mode}.csv",
+                    chat_model=None if mode == "deterministic" else chat,
+                    mode=mode,
+                )
+                s = result.summary
+                per_mode[mode] = {
+                    "graded": s.graded,
+                    "grading_s": s.seconds,
+                    "answers_per_second": s.answers_per_second,
+                    "read_grade_write_s": round(time.monotonic() - t1, 2),
+                }
+        finally:
+            if endpoint is not None:
+                endpoint.close()
     out = {
         "rows": s.rows,
-        "graded": s.graded,
         "skipped": s.skipped,
         "cpus": os.cpu_count(),
         "embedder_load_s": round(load_s, 2),
-        "grading_s": s.seconds,
-        "answers_per_second": s.answers_per_second,
-        "read_grade_write_s": round(total_s, 2),
+        **per_mode,
     }
     json.dump(out, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -1,15 +1,16 @@
 """Grader agreement with people, on answers it was not tuned on.
 
-    python bench/grading_bench.py --no-llm --set evals/grading-unseen.jsonl --split test \
-        --semeval ../shared/benchmarks/grading/semeval2013-3way-train.jsonl --n 600
+    python bench/grading_bench.py --set evals/grading-unseen.jsonl --split test \
+        --semeval ../shared/benchmarks/grading/semeval2013-3way-train.jsonl --n 200
 
 Prints one JSON object. `--split` picks half of a labelled set by question: the grader's
 cut-offs were chosen on the odd-numbered self-check questions of evals/grading-unseen.jsonl
 ("tune"), so "test" (the even-numbered ones) is what to report. SemEval answers come only
 from the questions the support model never saw (fold 0 by question,
 agent.support_training.is_test_group): the numbers are for unseen questions. Each answer is
-graded once with the model; the three methods (deterministic coverage, the model's verdict
-alone, and the two combined) are computed from that one call. Our sets report exact verdict
+graded once per mode of `--graders` (default: points, the shipped grader, beside
+deterministic, the support model alone; "combined" and "llm" add the model's holistic
+verdict). Our sets report exact verdict
 accuracy, macro-F1, quadratic-weighted kappa on the 0-5 score and concise correct answers
 graded incorrect. SemEval answers are graded against their first reference answer
 (`--reference` mode) and our verdicts are mapped to its 3-way labels: correct -> correct,
@@ -33,13 +34,12 @@ sys.path.insert(0, str(ROOT))
 
 from agent.grading import grade_answer  # noqa: E402
 from agent.rubrics import load_rubric  # noqa: E402
-from agent.scoring import GradingParams, combine_scores  # noqa: E402
+from agent.scoring import GradingParams  # noqa: E402
 from agent.support_training import is_test_group, semeval_group  # noqa: E402
 from core.errors import EvalDataError  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from evals.grading_sets import load_grading_set  # noqa: E402
 
-METHODS = ("deterministic", "llm", "combined")
 SEMEVAL_MAP = {
     "correct": "correct",
     "incorrect": "contradictory",
@@ -102,25 +102,31 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def method_results(report: Any, params: GradingParams) -> dict[str, tuple[str, int]]:
-    """(verdict, score) of each method from one report (guards give the same to all)."""
-    m = report.method
-    if "guard" in m:
-        return {name: (report.verdict, report.score) for name in METHODS}
-    llm = (m["llm_verdict"], m["llm_score"]) if "llm_verdict" in m else None
-    out = {}
-    for name in METHODS:
-        score, verdict = combine_scores(
-            m["deterministic_score"],
-            llm,
-            m["misconceptions"],
-            m["off_topic_gate"],
-            m["relevance"],
-            params,
-            name,
+def grade_all_modes(
+    question: str,
+    answer: str,
+    rubric_or_reference: Any,
+    graders: list[str],
+    *,
+    embedder: Any,
+    chat: Any,
+    settings: Any,
+    params: GradingParams,
+) -> dict[str, Any]:
+    """One report per grader mode for one answer (the deterministic one calls no model)."""
+    return {
+        mode: grade_answer(
+            question,
+            answer,
+            rubric_or_reference,
+            embedder=embedder,
+            chat_model=None if mode == "deterministic" else chat,
+            settings=settings,
+            params=params,
+            mode=mode,
         )
-        out[name] = (verdict, score)
-    return out
+        for mode in graders
+    }
 
 
 def in_split(question_id: str, split: str) -> bool:
@@ -141,11 +147,11 @@ def run_ours(args: argparse.Namespace, settings: Any, embedder: Any, chat: Any) 
     if args.limit:
         rows = rows[: args.limit]
     params = GradingParams()
+    graders = args.graders
     gold_v, gold_s = [], []
-    pred: dict[str, tuple[list[str], list[int]]] = {name: ([], []) for name in METHODS}
-    llm_status: Counter[str] = Counter()
+    pred: dict[str, tuple[list[str], list[int]]] = {name: ([], []) for name in graders}
     misses = []
-    concise_correct_failed = 0
+    concise_correct_failed: Counter[str] = Counter()
     t0 = time.monotonic()
     rubrics: dict[str, Any] = {}
     for row in rows:
@@ -153,55 +159,57 @@ def run_ours(args: argparse.Namespace, settings: Any, embedder: Any, chat: Any) 
         rubric = rubrics.setdefault(
             qid, load_rubric(settings.grading.rubrics_dir, qid, settings.corpus.dir)
         )
-        report = grade_answer(
+        reports = grade_all_modes(
             rubric.question,
             row["answer"],
             rubric,
+            graders,
             embedder=embedder,
-            chat_model=chat,
+            chat=chat,
             settings=settings,
             params=params,
         )
-        llm_status[str(report.method.get("llm", "guard"))] += 1
         _progress("ours", len(gold_v) + 1, len(rows), t0)
         gold_v.append(row["verdict"])
         gold_s.append(int(row["score"]))
-        for name, (v, s) in method_results(report, params).items():
-            pred[name][0].append(v)
-            pred[name][1].append(s)
-        if row.get("concise") and row["verdict"] == "correct" and report.verdict == "incorrect":
-            concise_correct_failed += 1
-        if report.verdict != row["verdict"]:
+        for name, report in reports.items():
+            pred[name][0].append(report.verdict)
+            pred[name][1].append(report.score)
+            concise_correct = row.get("concise") and row["verdict"] == "correct"
+            if concise_correct and report.verdict == "incorrect":
+                concise_correct_failed[name] += 1
+        first = reports[graders[0]]
+        if first.verdict != row["verdict"]:
             misses.append(
                 f"{row['id']} {qid} {row['kind']}/{row['language']}: "
-                f"gold {row['verdict']} {row['score']}, got {report.verdict} "
-                f"{report.score} (det {report.method.get('deterministic_score')}, "
-                f"llm {report.method.get('llm_score')})"
+                f"gold {row['verdict']} {row['score']}, got {first.verdict} {first.score} "
+                f"({graders[0]})"
             )
     out: dict[str, Any] = {
         "set": str(args.set),
         "split": args.split,
         "n": len(rows),
         "seconds": round(time.monotonic() - t0, 1),
-        "concise_correct_graded_incorrect": concise_correct_failed,
+        "concise_correct_graded_incorrect": dict(concise_correct_failed),
         "by_language": {},
     }
     for lang in sorted({r["language"] for r in rows}):
         idx = [i for i, r in enumerate(rows) if r["language"] == lang]
-        det = pred["deterministic"][0]
-        out["by_language"][lang] = {
-            "n": len(idx),
-            "accuracy": round(accuracy([gold_v[i] for i in idx], [det[i] for i in idx]), 3),
+        out["by_language"][lang] = {"n": len(idx)} | {
+            name: round(accuracy([gold_v[i] for i in idx], [pred[name][0][i] for i in idx]), 3)
+            for name in graders
         }
-    for name in METHODS:
+    for name in graders:
         v, s = pred[name]
         out[name] = {
             "accuracy": round(accuracy(gold_v, v), 3),
             "macro_f1": round(macro_f1(gold_v, v), 3),
             "qwk": round(quadratic_kappa(gold_s, s), 3),
+            "confusion": {
+                f"{g} -> {p}": n for (g, p), n in sorted(Counter(zip(gold_v, v, strict=True)).items())
+            },
         }
-    out["llm_calls"] = dict(llm_status)
-    out["combined_misses"] = misses
+    out["misses"] = misses
     return out
 
 
@@ -211,23 +219,25 @@ def run_semeval(
     rows = [r for r in read_jsonl(args.semeval) if is_test_group(semeval_group(r["question_id"]))]
     sample = random.Random(args.seed).sample(rows, min(args.n, len(rows)))
     params = GradingParams()
+    graders = args.graders
     gold: list[str] = []
-    pred: dict[str, list[str]] = {name: [] for name in METHODS}
+    pred: dict[str, list[str]] = {name: [] for name in graders}
     t0 = time.monotonic()
     for row in sample:
-        report = grade_answer(
+        reports = grade_all_modes(
             row["question"],
             row["student_answer"],
             row["reference_answers"][0],
+            graders,
             embedder=embedder,
-            chat_model=chat,
+            chat=chat,
             settings=settings,
             params=params,
         )
         gold.append(row["label"])
         _progress("semeval", len(gold), len(sample), t0)
-        for name, (v, _) in method_results(report, params).items():
-            pred[name].append(SEMEVAL_MAP[v])
+        for name, report in reports.items():
+            pred[name].append(SEMEVAL_MAP[report.verdict])
     out: dict[str, Any] = {
         "n": len(sample),
         "questions": len({r["question_id"] for r in sample}),
@@ -236,7 +246,7 @@ def run_semeval(
         "seconds": round(time.monotonic() - t0, 1),
         "gold_labels": dict(Counter(gold)),
     }
-    for name in METHODS:
+    for name in graders:
         two_way_gold = [g == "correct" for g in gold]
         two_way_pred = [p == "correct" for p in pred[name]]
         out[name] = {
@@ -258,7 +268,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--limit", type=int, default=0, help="grade only the first N of our set")
     ap.add_argument("--skip-ours", action="store_true")
-    ap.add_argument("--no-llm", action="store_true", help="deterministic grader only")
+    ap.add_argument(
+        "--graders",
+        type=lambda v: [m for m in v.split(",") if m],
+        default=["points", "deterministic"],
+        help="comma-separated grader modes to compare (points, deterministic, combined, llm)",
+    )
     ap.add_argument("--llm-url", help="OpenAI-compatible judge endpoint; unset: the local model")
     ap.add_argument("--gguf", type=Path, help="GGUF file for the embedded server")
     ap.add_argument("--data-dir", type=Path, help="data dir (server discovery, model cache)")
@@ -282,7 +297,7 @@ def main() -> int:
     result: dict[str, Any] = {"command": " ".join(sys.argv)}
     t0 = time.monotonic()
     try:
-        if not args.no_llm:
+        if args.graders != ["deterministic"]:
             endpoint = resolve_endpoint(settings.llm, settings.index.data_dir)
             chat = make_chat_model(settings.llm, endpoint)
             result["llm"] = {

@@ -85,7 +85,13 @@ def main() -> int:
         ),
         "grade_ms": median_ms(
             lambda: grade_answer(
-                rubric.question, answer, rubric, embedder=embedder, chat_model=None, settings=settings
+                rubric.question,
+                answer,
+                rubric,
+                embedder=embedder,
+                chat_model=None,
+                settings=settings,
+                mode="deterministic",  # the support model's cost, no model call
             ),
             args.repeat,
         ),

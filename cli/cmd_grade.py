@@ -6,12 +6,11 @@ import argparse
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from agent.runtime import Runtime
 from core.errors import ConfigError
-
-GRADER_MAX_TOKENS = 40  # the verdict is a one-line JSON object
+from core.settings import GRADER_MODES, GraderMode
 
 
 def register(sub: Any, handlers: dict[str, Any]) -> None:
@@ -95,10 +94,11 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
 def _grader_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--grader",
-        choices=["deterministic", "combined", "llm"],
-        default="deterministic",
-        help="deterministic: key-point coverage only (default, agrees best with teachers); "
-        "combined/llm: also ask the local model for a verdict",
+        choices=list(GRADER_MODES),
+        default=None,
+        help="points: the local model checks each key point (default, grading.grader; agrees "
+        "best with teachers); deterministic: the support model alone, no model call, faster; "
+        "combined/llm: the model's holistic verdict mixed in or alone",
     )
 
 
@@ -144,8 +144,13 @@ def _check_grade_inputs(args: argparse.Namespace, answer: str, rt: Runtime) -> N
         check_answer(args.reference, rt.settings, "the reference answer")
 
 
-def _chat(rt: Runtime, grader: str) -> Any:
-    return None if grader == "deterministic" else rt.chat_model(max_tokens=GRADER_MAX_TOKENS)
+def _mode(rt: Runtime, grader: str | None) -> GraderMode:
+    """The grader asked for on the command line, else the configured one."""
+    return cast(GraderMode, grader or rt.settings.grading.grader)
+
+
+def _chat(rt: Runtime, grader: str | None) -> Any:
+    return rt.grading_model(_mode(rt, grader))
 
 
 def _print_report(
@@ -176,14 +181,18 @@ def _print_explanation(report: Any, out: TextIO) -> None:
     """Each key point with its support, the learner's sentence and the passage. A missing
     point's passage is only located (file > section) unless the report reveals answers."""
     m = report.method
-    out.write(
-        f"why (support model {m.get('support_model', '?')}, a point counts from "
-        f"{m.get('covered_at', '?')}):\n"
+    points_mode = m.get("mode") == "points"
+    judge = (
+        f"the model's key-point check {m.get('point_check_version', '?')}"
+        if points_mode
+        else f"support model {m.get('support_model', '?')}"
     )
+    measure = "P(yes)" if points_mode else "support"
+    out.write(f"why ({judge}, a point counts from {m.get('covered_at', '?')}):\n")
     for covered, points in ((True, report.covered), (False, report.missing)):
         for p in points:
             mark = "covered" if covered else "missing"
-            out.write(f"  [{mark}] {p.id} {p.label or ''} support {p.support:.3f}\n")
+            out.write(f"  [{mark}] {p.id} {p.label or ''} {measure} {p.support:.3f}\n")
             if p.evidence:
                 out.write(f"      your sentence: {p.evidence}\n")
             if p.citation is not None:
@@ -229,7 +238,7 @@ def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
                 chat_model=_chat(rt, args.grader),
                 settings=rt.settings,
                 reveal=args.reveal,
-                mode=args.grader,
+                mode=_mode(rt, args.grader),
             )
             recorded = None
             match = None
@@ -243,7 +252,7 @@ def cmd_grade(args: argparse.Namespace, rt: Runtime) -> int:
                 question_id=args.id,
                 due=bool(args.next),
                 chat_model=_chat(rt, args.grader),
-                mode=args.grader,
+                mode=_mode(rt, args.grader),
                 reveal=args.reveal,
             )
             report, recorded, match = graded.report, graded.attempt_id, graded.match
@@ -295,7 +304,7 @@ def _cmd_batch(args: argparse.Namespace, rt: Runtime) -> int:
             out=args.out,
             record=args.record,
             chat_model=_chat(rt, args.grader),
-            mode=args.grader,
+            mode=_mode(rt, args.grader),
             on_progress=StderrProgress(not args.json),
         )
     finally:
@@ -324,7 +333,12 @@ def cmd_hint(args: argparse.Namespace, rt: Runtime) -> int:
 
 
 def run_quiz(
-    rt: Runtime, profile: str, section: str | None, grader: str, stdin: TextIO, out: TextIO
+    rt: Runtime,
+    profile: str,
+    section: str | None,
+    grader: str | None,
+    stdin: TextIO,
+    out: TextIO,
 ) -> int:
     """The quiz loop over `stdin`/`out` (so tests can feed it): returns questions graded."""
     from agent.practice import grade_and_record, next_question, practice_hint, rubric_for
@@ -368,7 +382,7 @@ def run_quiz(
                     embedder=rt.embedder,
                     chat_model=_chat(rt, grader),
                     settings=rt.settings,
-                    mode=grader,
+                    mode=_mode(rt, grader),
                 )
                 graded += 1
                 _print_report(report, out)

@@ -273,6 +273,13 @@ class EvalSettings(_Section):
     )
 
 
+# points: the local model checks each key point (agent/point_check.py); deterministic: the
+# support model alone, no model call; combined and llm: the model's holistic verdict mixed
+# in or alone (agent/grader_llm.py).
+GraderMode = Literal["points", "deterministic", "combined", "llm"]
+GRADER_MODES: tuple[str, ...] = ("points", "deterministic", "combined", "llm")
+
+
 class GradingSettings(_Section):
     rubrics_dir: Path = Field(
         default=REPO_ROOT / "evals" / "rubrics",
@@ -282,6 +289,15 @@ class GradingSettings(_Section):
         default=4000, ge=100, description="Longer learner answers are cut to this (and told so)."
     )
     profile: str = Field(default="default", description="Learner profile used when none is given.")
+    grader: GraderMode = Field(
+        default="points",
+        description=(
+            "How answers are graded. points: the local model checks each key point (one short "
+            "call per point; held-out verdict accuracy in docs/grading.md); deterministic: the "
+            "support model alone (no model call, about 10x faster, agrees less with teachers); "
+            "combined/llm: the model's holistic verdict mixed in or alone."
+        ),
+    )
     question_match: float = Field(
         default=0.875,
         ge=0,
@@ -304,6 +320,16 @@ class GradingSettings(_Section):
     )
     batch_max_rows: int = Field(
         default=2000, ge=1, description="Most answers one batch-grading file may hold."
+    )
+    batch_max_model_rows: int = Field(
+        default=100,
+        ge=1,
+        description=(
+            "Most answers one batch file may hold when the grader calls the model (points, "
+            "combined, llm): about 4-6 s an answer on 2 cores, so 100 rows take up to 10 "
+            "minutes, while the web app's other model requests wait. Larger classes: split "
+            "the file, or use the deterministic grader."
+        ),
     )
     batch_max_bytes: int = Field(
         default=5_000_000, ge=1000, description="Largest batch-grading file, in bytes."

@@ -104,8 +104,16 @@ def tiny_settings(tmp_path):
     from core.settings import load_settings
 
     corpus_dir = write_tiny_corpus(tmp_path / "corpus")
+    # The deterministic grader: these settings serve apps and runtimes with canned model
+    # replies, which carry no log-probabilities for the key-point check (tests of the
+    # "points" grader use the real model: tests/agent/test_point_check.py).
     return load_settings(
-        overrides={"index.data_dir": tmp_path / "data", "corpus.dir": corpus_dir}, environ={}
+        overrides={
+            "index.data_dir": tmp_path / "data",
+            "corpus.dir": corpus_dir,
+            "grading.grader": "deterministic",
+        },
+        environ={},
     )
 
 

@@ -25,7 +25,14 @@ def grade_json(rt: Runtime, question: str, answer: str, learner: str) -> dict[st
 
     if isinstance(answer, str) and not answer.strip():
         raise ConfigError("write an answer first (or ask for a hint)")
-    return grade_practice(rt.settings, rt.embedder, learner, answer, question=question).to_json()
+    return grade_practice(
+        rt.settings,
+        rt.embedder,
+        learner,
+        answer,
+        question=question,
+        chat_model=rt.grading_model(),
+    ).to_json()
 
 
 def hint_json(rt: Runtime, question_id: str, level: Any, learner: str | None) -> dict[str, Any]:
@@ -52,7 +59,12 @@ def grade_batch(rt: Runtime, path: Path, record: bool) -> tuple[dict[str, Any], 
 
     out = rt.settings.index.data_dir / "exports" / graded_path_for(path).name
     result = grade_batch_file(
-        path, embedder=rt.embedder, settings=rt.settings, out=out, record=record
+        path,
+        embedder=rt.embedder,
+        settings=rt.settings,
+        out=out,
+        record=record,
+        chat_model=rt.grading_model(),
     )
     return result.summary_json(), str(result.output)
 

@@ -319,6 +319,10 @@ def text_document_html(title: str, text: str) -> str:
 def grade_html(report: Mapping[str, Any]) -> str:
     """A grade report (`GradeReport.to_json()`) as HTML."""
 
+    method = report.get("method") or {}
+    # Why a point counts: the probability that decided it, and what gave it.
+    measure = "model check" if method.get("mode") == "points" else "support"
+
     def point(p: Mapping[str, Any]) -> str:
         cite = p.get("citation") or {}
         where = ""
@@ -328,7 +332,15 @@ def grade_html(report: Mapping[str, Any]) -> str:
                 f"{' · ' + esc(cite.get('section')) if cite.get('section') else ''}</span>"
             )
         text = p.get("text") or p.get("label") or p.get("id")
-        return f"<li>{esc(text)}{where}</li>"
+        why = ""
+        if isinstance(p.get("support"), int | float) and "guard" not in method:
+            why = f' <span class="cite-ref">{measure} {float(p["support"]):.2f}</span>'
+        said = (
+            f'<div class="evidence">your sentence: “{esc(p["evidence"])}”</div>'
+            if p.get("evidence")
+            else ""
+        )
+        return f"<li>{esc(text)}{where}{why}{said}</li>"
 
     covered = "".join(point(p) for p in report.get("covered", ()))
     missing = "".join(point(p) for p in report.get("missing", ()))

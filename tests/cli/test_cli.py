@@ -217,7 +217,7 @@ def _real_runtime(monkeypatch):
     monkeypatch.setattr(cli, "Runtime", Runtime)  # the real chat model, not the fake
 
 
-@pytest.mark.parametrize("grader", ["llm", "combined"])
+@pytest.mark.parametrize("grader", ["points", "llm", "combined"])
 def test_grade_with_the_model_against_a_dead_server_is_one_line(
     fake_cli, fake_index, tmp_path, monkeypatch, grader
 ):

