@@ -322,13 +322,13 @@ class GradingSettings(_Section):
         default=2000, ge=1, description="Most answers one batch-grading file may hold."
     )
     batch_max_model_rows: int = Field(
-        default=100,
+        default=60,
         ge=1,
         description=(
             "Most answers one batch file may hold when the grader calls the model (points, "
-            "combined, llm): about 4-6 s an answer on 2 cores, so 100 rows take up to 10 "
-            "minutes, while the web app's other model requests wait. Larger classes: split "
-            "the file, or use the deterministic grader."
+            "combined, llm): about 8 s an answer on 2 cores (bench/batch_bench.py), so 60 "
+            "rows take about 8 minutes, while the web app's other model requests wait. Larger "
+            "classes: split the file, or use the deterministic grader (2 answers/s)."
         ),
     )
     batch_max_bytes: int = Field(
