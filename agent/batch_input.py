@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agent.limits import check_answer
 from core.csv_rows import numbered_rows
 from core.errors import ConfigError, InputError
-from core.limits import check_profile, check_text, check_utf8
+from core.limits import check_profile, check_text, check_utf8, read_bounded_bytes
 from core.settings import Settings
 
 BatchFormat = Literal["csv", "jsonl"]
@@ -213,16 +213,7 @@ def read_batch(path: Path, settings: Settings) -> BatchFile:
     path = Path(path)
     fmt = batch_format(path)
     g = settings.grading
-    try:
-        size = path.stat().st_size
-        if size > g.batch_max_bytes:
-            raise ConfigError(
-                f"{path}: {size} bytes, more than grading.batch_max_bytes "
-                f"({g.batch_max_bytes}): split the file"
-            )
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such file") from exc
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from exc
+    data = read_bounded_bytes(
+        path, g.batch_max_bytes, f"grading.batch_max_bytes ({g.batch_max_bytes}): split the file"
+    )
     return parse_batch(data, fmt, path, max_rows=g.batch_max_rows, settings=settings)

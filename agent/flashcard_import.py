@@ -14,6 +14,7 @@ from typing import Any
 from agent.flashcards import CSV_COLUMNS, Flashcard, shipped_cards
 from core.csv_rows import numbered_rows
 from core.errors import InputError
+from core.limits import read_bounded_bytes
 from core.settings import Settings
 
 COMPARED = ("section", "question", "answer", "readings")  # what a row must keep unchanged
@@ -150,19 +151,9 @@ def import_flashcards_csv(
 ) -> ImportReport:
     """Check a flashcards CSV against the shipped cards; applies nothing (see ImportReport)."""
     path = Path(path)
-    try:
-        if path.is_dir():
-            raise InputError(f"{path}: is a folder, not a CSV file")
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(
-                f"{path}: {size} bytes, more than a flashcards CSV can be ({max_bytes})"
-            )
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file") from exc
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc})") from exc
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a CSV file")
+    data = read_bounded_bytes(path, max_bytes, f"a flashcards CSV can be ({max_bytes})")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -228,14 +228,13 @@ def due_now(
     """What practice offers `profile` now, in order: due reviews, then new questions of
     the sections the configured learning path has unlocked (the learner's own questions
     are outside the path: always open)."""
-    return due_questions(
-        store,
-        [*bank, *own_bank(store, profile)],
-        profile,
-        section,
-        prerequisites=load_settings_path(settings),
-        unlock_at=settings.grading.unlock_mastery,
-    )
+    questions = [*bank, *own_bank(store, profile)]
+    return due_questions(store, questions, profile, section, *_path_of(settings))
+
+
+def _path_of(settings: Settings) -> tuple[Prerequisites | None, float]:
+    """The configured learning path and the mastery that unlocks a section."""
+    return load_settings_path(settings), settings.grading.unlock_mastery
 
 
 def next_question(
@@ -247,14 +246,8 @@ def next_question(
 ) -> SelfCheckQuestion | None:
     """What `tutor quiz`, `tutor grade --next` and the Practice tab offer next (the first
     of `due_now`), or None when nothing is due."""
-    return next_due_question(
-        store,
-        [*bank, *own_bank(store, profile)],
-        profile,
-        section,
-        prerequisites=load_settings_path(settings),
-        unlock_at=settings.grading.unlock_mastery,
-    )
+    questions = [*bank, *own_bank(store, profile)]
+    return next_due_question(store, questions, profile, section, *_path_of(settings))
 
 
 def beginner_questions(

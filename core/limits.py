@@ -8,6 +8,7 @@ The checks are cheap (one pass over the string) so a huge input is refused at on
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from core.errors import InputError
@@ -89,3 +90,18 @@ def check_profile(value: Any, max_chars: int) -> str:
     if any(ch in name for ch in "\n\r\t") or not name.isprintable():
         raise InputError("the profile name must be one line of printable characters")
     return name
+
+
+def read_bounded_bytes(path: Path, max_bytes: int, too_big: str) -> bytes:
+    """The bytes of `path`, refused before reading when over `max_bytes`; `too_big` ends
+    the refusal ("{path}: {size} bytes, more than {too_big}"). A missing or unreadable
+    file is an InputError naming it."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"{path}: {size} bytes, more than {too_big}")
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from exc

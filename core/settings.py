@@ -15,7 +15,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -277,7 +277,7 @@ class EvalSettings(_Section):
 # support model alone, no model call; combined and llm: the model's holistic verdict mixed
 # in or alone (agent/grader_llm.py).
 GraderMode = Literal["points", "deterministic", "combined", "llm"]
-GRADER_MODES: tuple[str, ...] = ("points", "deterministic", "combined", "llm")
+GRADER_MODES: tuple[str, ...] = get_args(GraderMode)
 
 
 class GradingSettings(_Section):
