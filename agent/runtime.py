@@ -8,8 +8,9 @@ Runtime that started the embedded model server stops it on `close()`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from core.settings import GraderMode, Settings
 
@@ -84,7 +85,10 @@ class Runtime:
         deterministic grader, which calls none (and so starts no server)."""
         if (mode or self.settings.grading.grader) == "deterministic":
             return None
-        return self.chat_model(max_tokens=GRADER_MAX_TOKENS)
+        # Deferred: the server starts at the first model call, after the grader's cheap
+        # checks (a bad question id or an oversized answer is refused without waiting for
+        # the model to load).
+        return cast("BaseChatModel", _Deferred(lambda: self.chat_model(GRADER_MAX_TOKENS)))
 
     def judge_model(self, max_tokens: int | None = None) -> BaseChatModel:
         """The eval judge: its own endpoint when configured, else the tutor's model."""
@@ -127,3 +131,18 @@ class Runtime:
                 self._endpoint.close()
                 self._endpoint = None
                 self._tutor = None
+
+
+class _Deferred:
+    """Stands for the object `make` returns, and makes it at the first attribute read."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._made: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._made is None:
+                self._made = self._make()
+        return getattr(self._made, name)

@@ -332,3 +332,23 @@ def test_path_json_lists_the_roadmap_with_what_is_unlocked(cli):
     assert rc == 0 and "[locked] Background Knowledge > Transformer Architecture" in out
     rc, _, err = cli("path", "--profile", "x" * 500)
     assert rc != 0 and "profile" in err and "Traceback" not in err
+
+
+def test_a_bad_question_id_is_refused_before_the_model_server_starts(
+    fake_index, tmp_path, capsys, monkeypatch
+):
+    from cli import cli as cli_module
+
+    _, data = fake_index
+    config = tmp_path / "points.toml"
+    config.write_text('[embedder]\nbackend = "fake"\n[grading]\ngrader = "points"\n', encoding="utf-8")
+
+    def no_server(*_a, **_k):
+        raise AssertionError("the model server was started for a request refused anyway")
+
+    monkeypatch.setattr("agent.llm.client.resolve_endpoint", no_server)
+    capsys.readouterr()
+    rc = cli_module.main(
+        ["--config", str(config), "--data-dir", str(data), "grade", "--id", "SQ99", "--answer", "x"]
+    )
+    assert rc == 2 and "SQ99" in capsys.readouterr().err
