@@ -169,6 +169,11 @@ class AlignedSentence:
     supported: bool
     support: float
     markers: tuple[int, ...]
+    scores: tuple[float, ...] = ()  # support of each source, in source order
+    # P(yes) of the local model's second opinion (agent.second_opinion), when it re-read
+    # this sentence; the sentence is supported by it when `supported` and no score reached
+    # the threshold.
+    second_opinion: float | None = None
 
 
 def align_sentences(
@@ -205,6 +210,7 @@ def align_sentences(
                 supported=bool(cites) or not substantive,
                 support=best,
                 markers=draft.markers,
+                scores=tuple(scores),
             )
         )
     return out

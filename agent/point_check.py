@@ -16,15 +16,13 @@ and only the key point is new on each later call.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from core.errors import LLMError
+from agent.yes_no import ask_yes, yes_no_model
 
 # Bump when the prompt or the examples change: thresholds were chosen for one version.
 POINT_CHECK_VERSION = "point-check-1"
@@ -60,38 +58,6 @@ def point_check_messages(question: str, answer: str, point: str) -> list[BaseMes
     return [SystemMessage(POINT_CHECK_SYSTEM), HumanMessage(_ask(question, answer, point))]
 
 
-def yes_probability(top_logprobs: Sequence[Mapping[str, Any]]) -> float | None:
-    """P(yes) / (P(yes) + P(no)) over the first token's alternatives, rounded to 3 places
-    (the last digits differ between CPUs); None when neither word is among them.
-
-    >>> yes_probability([{"token": "yes", "logprob": math.log(0.6)},
-    ...                  {"token": "No", "logprob": math.log(0.2)}])
-    0.75
-    >>> yes_probability([{"token": "maybe", "logprob": 0.0}]) is None
-    True
-    """
-    yes = no = 0.0
-    for alt in top_logprobs:
-        word = str(alt.get("token", "")).strip().lower()
-        if word in ("yes", "no"):
-            p = math.exp(float(alt.get("logprob", -math.inf)))
-            if word == "yes":
-                yes += p
-            else:
-                no += p
-    if yes + no <= 0.0:
-        return None
-    return round(yes / (yes + no), 3)
-
-
-def _top_logprobs(message: BaseMessage) -> list[Mapping[str, Any]]:
-    logprobs = (message.response_metadata or {}).get("logprobs") or {}
-    content = logprobs.get("content") or []
-    if not content:
-        return []
-    return list(content[0].get("top_logprobs") or [])
-
-
 def check_points(
     chat_model: BaseChatModel, question: str, answer: str, points: Sequence[str]
 ) -> list[float]:
@@ -100,23 +66,11 @@ def check_points(
     The endpoint must return log-probabilities (llama.cpp's server and vLLM do); one that
     does not is an LLMError naming the problem, never a silent 0.5.
     """
-    model = chat_model.bind(logprobs=True, top_logprobs=10, max_tokens=1, temperature=0)
-    out = []
-    for k, point in enumerate(points):
-        # llama.cpp's numbers depend on which part of a prompt came from its cache (by up
-        # to 0.04 here, enough to move a score by one): the first check of an answer reads
-        # the whole prompt afresh, the others reuse what it read, so the same answer gets
-        # the same probabilities whatever was asked before. Other servers ignore the field.
-        reply = model.invoke(
-            point_check_messages(question, answer, point),
-            extra_body={"cache_prompt": k > 0},
-        )
-        p = yes_probability(_top_logprobs(reply))
-        if p is None:
-            raise LLMError(
-                "the model server returned no yes/no log-probabilities for the key-point "
-                "check; it must support `logprobs` and `top_logprobs` (llama.cpp and vLLM "
-                "do). Grade with --grader deterministic instead."
-            )
-        out.append(p)
-    return out
+    model = yes_no_model(chat_model)
+    what = "the key-point check (grade with --grader deterministic instead)"
+    # The first check of an answer reads the whole prompt afresh, the others reuse what it
+    # read, so the same answer gets the same probabilities whatever was asked before.
+    return [
+        ask_yes(model, point_check_messages(question, answer, point), what, cache_prompt=k > 0)
+        for k, point in enumerate(points)
+    ]

@@ -31,6 +31,9 @@ class AnswerSentence:
     supported: bool
     support_score: float  # best alignment score against the sources
     model_markers: tuple[int, ...] = ()  # what the model wrote, before checking
+    # P(yes) of the model's second opinion when the checker found no support and the model
+    # re-read the sentence against its sources (agent.second_opinion); None otherwise.
+    second_opinion: float | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Timings:
     first_token_s: float | None = None  # from the question to the first streamed token
     total_s: float = 0.0
     condense_s: float = 0.0
+    translation_s: float = 0.0  # the query's translation for retrieval (0 when none)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,9 @@ class TutorAnswer:
     closest_topics: tuple[str, ...] = ()
     timings: Timings = field(default_factory=Timings)
     draft: str | None = None  # the model's raw text, kept when the tutor abstained
+    # The question in English, searched beside it (agent.query_translation); None when the
+    # question was not translated.
+    search_translation: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)

@@ -32,7 +32,9 @@ from agent.citations import (
 from agent.context import best_window, prompt_text
 from agent.limits import check_question
 from agent.llm.client import translate_llm_errors
+from agent.query_translation import QueryTranslator, wants_translation
 from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
+from agent.second_opinion import reconsider
 from core.errors import ConfigError, CorpusError, LLMResponseError
 from core.settings import Settings
 from corpus.text import section_label, split_sentences, web_links
@@ -243,6 +245,7 @@ class Tutor:
         # For error messages only: where the chat model sends its requests.
         self.base_url = str(getattr(chat_model, "openai_api_base", None) or "the LLM server")
         self._bank: tuple[list[str], np.ndarray] | None = None
+        self._translator: QueryTranslator | None = None
 
     # ------------------------------------------------------------ steps
 
@@ -265,14 +268,21 @@ class Tutor:
         return self._bank
 
     def _lead_with_study_note(
-        self, hits: list[SearchHit], query_vec: np.ndarray
+        self, hits: list[SearchHit], query_vecs: Sequence[np.ndarray]
     ) -> list[SearchHit]:
         """When the question is one of the roadmap's self-check questions, put the short
         answer of its study note first: retrieval ranks the note's sections within a
-        hair of each other, and a small context must not lose the direct answer."""
+        hair of each other, and a small context must not lose the direct answer.
+
+        `query_vecs` are the question's vector, then its translation's: a self-check
+        question asked in Chinese is found through its English translation."""
         ids, vecs = self._self_check_bank()
-        qid = match_self_check(query_vec, vecs, ids, self.settings.agent.self_check_match)
-        if qid is None:
+        qid = query_vec = None
+        for query_vec in query_vecs:
+            qid = match_self_check(query_vec, vecs, ids, self.settings.agent.self_check_match)
+            if qid is not None:
+                break
+        if qid is None or query_vec is None:
             return hits
         lead = [
             c
@@ -289,6 +299,20 @@ class Tutor:
         dense = float(max(self.embedder.embed_passages([c.text for c in lead]) @ query_vec))
         first = [SearchHit(chunk=c, score=top, rank=1, dense_score=dense) for c in lead]
         return first + rest
+
+    def _translation(self, query: str) -> str | None:
+        """The query in English for a second search, when `agent.translate_queries` is on
+        and the query is in another language (agent/query_translation.py)."""
+        if not self.settings.agent.translate_queries:
+            return None
+        from corpus.language import detect_language
+
+        if not wants_translation(detect_language(query)):
+            return None
+        if self._translator is None:
+            self._translator = QueryTranslator(self.chat_model)
+        with translate_llm_errors(self.base_url):
+            return self._translator.translate(query)
 
     def _original_text(self, source: str) -> str | None:
         from corpus.documents import original_text
@@ -379,16 +403,30 @@ class Tutor:
         language = answer_language_for(question, answer_language)
         standalone = self.condense(history, question)
         t_condensed = time.monotonic()
-        query_vec = self.embedder.embed_queries([standalone])[0]
-        hits = self.retriever.search(standalone, filters=filters, query_vector=query_vec)
-        hits = self._lead_with_study_note(hits, query_vec)
+        translation = self._translation(standalone)
+        t_translated = time.monotonic()
+        vecs = self.embedder.embed_queries([standalone, *([translation] if translation else [])])
+        query_vec = vecs[0]
+        hits = self.retriever.search(
+            standalone,
+            filters=filters,
+            query_vector=query_vec,
+            translations=[(translation, vecs[1])] if translation else (),
+        )
+        hits = self._lead_with_study_note(hits, vecs)
         t_retrieved = time.monotonic()
         best = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
         topics = closest_topics(hits)
         gate = decide_abstention(best, self.settings.agent.min_relevance)
         if gate.abstain:
             return self._abstained(
-                question, standalone, language, gate.reason, topics, t0, t_condensed, t_retrieved
+                question,
+                standalone,
+                language,
+                gate.reason,
+                topics,
+                (t0, t_condensed, t_translated, t_retrieved),
+                translation,
             )
 
         citations = select_context(
@@ -474,19 +512,29 @@ class Tutor:
                 emit(split_sentences(rewritten))
             deliver(final=True)
 
-        ratio = supported_ratio(emitted)
+        agent = self.settings.agent
         decision = decide_abstention(
-            best,
-            self.settings.agent.min_relevance,
-            ratio,
-            self.settings.agent.min_supported_ratio,
+            best, agent.min_relevance, supported_ratio(emitted), agent.min_supported_ratio
         )
+        if decision.abstain and agent.second_opinion:
+            with translate_llm_errors(self.base_url):
+                emitted[:] = reconsider(
+                    self.chat_model,
+                    citations,
+                    emitted,
+                    agent.second_opinion_max_checks,
+                    agent.second_opinion_min_yes,
+                )
+            decision = decide_abstention(
+                best, agent.min_relevance, supported_ratio(emitted), agent.min_supported_ratio
+            )
         t_end = time.monotonic()
         timings = Timings(
-            retrieval_s=round(t_retrieved - t_condensed, 3),
+            retrieval_s=round(t_retrieved - t_translated, 3),
             first_token_s=None if first_token is None else round(first_token, 3),
             total_s=round(t_end - t0, 3),
             condense_s=round(t_condensed - t0, 3),
+            translation_s=round(t_translated - t_condensed, 3),
         )
         # An abstaining answer keeps the draft and its checked sentences for inspection.
         abstain = decision.abstain
@@ -507,6 +555,7 @@ class Tutor:
             closest_topics=tuple(topics),
             timings=timings,
             draft=draft,
+            search_translation=translation,
         )
 
     def _abstained(
@@ -516,10 +565,10 @@ class Tutor:
         language: str,
         reason: str | None,
         topics: list[str],
-        t0: float,
-        t_condensed: float,
-        t_retrieved: float,
+        times: tuple[float, float, float, float],
+        translation: str | None,
     ) -> TutorAnswer:
+        t0, t_condensed, t_translated, t_retrieved = times
         now = time.monotonic()
         return TutorAnswer(
             question=question,
@@ -532,11 +581,13 @@ class Tutor:
             citations=(),
             closest_topics=tuple(topics),
             timings=Timings(
-                retrieval_s=round(t_retrieved - t_condensed, 3),
+                retrieval_s=round(t_retrieved - t_translated, 3),
                 first_token_s=None,
                 total_s=round(now - t0, 3),
                 condense_s=round(t_condensed - t0, 3),
+                translation_s=round(t_translated - t_condensed, 3),
             ),
+            search_translation=translation,
         )
 
 
@@ -547,6 +598,7 @@ def _answer_sentence(a: AlignedSentence) -> AnswerSentence:
         supported=a.supported,
         support_score=round(a.support, 4),
         model_markers=a.markers,
+        second_opinion=a.second_opinion,
     )
 
 

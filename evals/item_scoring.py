@@ -96,6 +96,17 @@ def score_item(
         "draft": answer.draft if answer.abstained else None,
         "claims": [{"text": c, "supported": v} for c, v in zip(claims, verdicts, strict=True)],
         "sentences": sentence_rows,
+        # The tutor's own check of each sentence, declined drafts included, so a run shows
+        # which declines the second opinion overturned and which it confirmed.
+        "checked_sentences": [
+            {
+                "text": s.text,
+                "supported": s.supported,
+                "support_score": s.support_score,
+                "second_opinion": s.second_opinion,
+            }
+            for s in answer.sentences
+        ],
         "citations": [
             {
                 "n": c.n,

@@ -277,10 +277,15 @@ class HybridRetriever:
         mode: Mode | None = None,
         collapse: bool = True,
         query_vector: np.ndarray | None = None,
+        translations: Sequence[tuple[str, np.ndarray | None]] = (),
     ) -> list[SearchHit]:
         """Top-k passages for `query`, versions of one passage grouped under the best one.
 
         `query_vector` skips embedding the query (benchmarks, repeated queries).
+        `translations` are the same query in other languages, each with its vector or
+        None; in hybrid mode each adds a dense and a BM25 ranking to the fusion, weighted by
+        `retrieval.translation_weight`, so a passage in the translation's language competes
+        on its own words.
         """
         lim = self.settings.limits
         check_text(query, "the query", lim.max_query_chars, "limits.max_query_chars")
@@ -350,6 +355,21 @@ class HybridRetriever:
                         bm25_of.setdefault(i, score)
                     rankings.append([i for i, _ in expanded])
                     weights.append(rs.expansion_weight)
+            if rs.translation_weight > 0:
+                for text, vector in translations:
+                    check_text(
+                        text, "the translated query", lim.max_query_chars, "limits.max_query_chars"
+                    )
+                    if vector is None:
+                        vector = self.embedder.embed_queries([text])[0]
+                    dense_t = self._dense(loaded, text, n, filters, vector)
+                    lexical_t = self._bm25(loaded, text, n, filters)
+                    for i, score in dense_t:
+                        dense_of[i] = max(score, dense_of.get(i, score))
+                    for i, score in lexical_t:
+                        bm25_of.setdefault(i, score)
+                    rankings += [[i for i, _ in dense_t], [i for i, _ in lexical_t]]
+                    weights += [rs.translation_weight, rs.translation_weight]
             fused = reciprocal_rank_fusion(rankings, weights=weights, k=rs.rrf_k)
         else:
             fused = dense if mode == "dense" else lexical

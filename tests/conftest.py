@@ -104,14 +104,16 @@ def tiny_settings(tmp_path):
     from core.settings import load_settings
 
     corpus_dir = write_tiny_corpus(tmp_path / "corpus")
-    # The deterministic grader: these settings serve apps and runtimes with canned model
-    # replies, which carry no log-probabilities for the key-point check (tests of the
-    # "points" grader use the real model: tests/agent/test_point_check.py).
+    # The deterministic grader and no second opinion before a decline: these settings
+    # serve apps and runtimes with canned model replies, which carry no log-probabilities
+    # for a yes/no question (tests of both with the real model:
+    # tests/agent/test_point_check.py and tests/agent/test_second_opinion.py).
     return load_settings(
         overrides={
             "index.data_dir": tmp_path / "data",
             "corpus.dir": corpus_dir,
             "grading.grader": "deterministic",
+            "agent.second_opinion": False,
         },
         environ={},
     )

