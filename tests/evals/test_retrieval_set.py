@@ -315,3 +315,22 @@ def test_evaluate_reports_ranks_and_per_tag_scores():
     assert report.by_tag["es"].recall_at_k == 0.0
     assert report.misses == ["B", "C"]
     assert "misses (2): B, C" in format_report(report)
+
+
+UNSEEN_PATH = ROOT / "evals" / "retrieval-unseen.jsonl"
+
+
+@pytest.mark.integration
+def test_the_unseen_set_resolves_and_shares_no_case_with_the_tuned_one(cases):
+    # Written after every retrieval setting was chosen, without looking at what the
+    # retriever returns (docs/performance.md): what nothing was tuned on.
+    unseen = load_retrieval_set(UNSEEN_PATH)
+    texts = _doc_texts(unseen)
+    for case in unseen:
+        for gold in case.gold:
+            assert texts[gold.source].count(gold.substring) >= 1, (case.id, gold.substring)
+        assert gold_spans(case, texts), case.id
+    assert not {c.id for c in unseen} & {c.id for c in cases}
+    assert not {c.query for c in unseen} & {c.query for c in cases}
+    xl = Counter(c.language for c in unseen if "cross-lingual" in c.tags)
+    assert sum(xl.values()) >= 40 and set(xl) == {"en", "es", "fr", "ja", "zh-Hans", "zh-Hant"}

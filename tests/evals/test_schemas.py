@@ -23,6 +23,7 @@ LOADERS = {
     "faithfulness.jsonl": load_eval_set,
     "practice-questions.jsonl": load_eval_set,
     "retrieval.jsonl": load_retrieval_set,
+    "retrieval-unseen.jsonl": load_retrieval_set,
     "question_match.jsonl": load_question_match_set,
     "grading.jsonl": load_grading_set,
     "grading-unseen.jsonl": load_grading_set,
