@@ -65,6 +65,9 @@ ISSUE_2 = {
 }
 POOL = {**ISSUE_2, "retrieval.per_language_pool": 1000}
 TRANSLATE = "bench.translate"  # not a setting: this bench hands the search the translation
+# Not a setting either: English queries are also translated into this language.
+ENGLISH_TO = "bench.english_to"
+BENCH_KEYS = (TRANSLATE, ENGLISH_TO)
 CONFIGS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "issue-2 (per-language dense, pool 200)": ISSUE_2,
@@ -98,6 +101,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "translate, weight 0.5": {TRANSLATE: True, "retrieval.translation_weight": 0.5},
     "translate, weight 2": {TRANSLATE: True, "retrieval.translation_weight": 2.0},
     "translate + quota 2": {TRANSLATE: True, "retrieval.language_quota": 2},
+    "translate + English into zh-Hans": {TRANSLATE: True, ENGLISH_TO: "zh-Hans"},
 }
 
 
@@ -118,10 +122,10 @@ def score(
     vectors: dict[str, Any],
     doc_texts: dict[str, str],
     k: int,
-    translations: dict[str, tuple[str, Any]] | None = None,
+    translations: dict[tuple[str, str], tuple[str, Any]] | None = None,
 ) -> dict[str, Any]:
     def run_fn(case: RetrievalCase) -> list[tuple[str, int, int]]:
-        extra = [translations[case.id]] if translations and case.id in translations else []
+        extra = [v for (cid, _), v in (translations or {}).items() if cid == case.id]
         hits = retriever.search(
             case.query, k=k, query_vector=vectors[case.id], translations=extra
         )
@@ -178,12 +182,14 @@ def main() -> None:
     doc_texts = {d.name: d.text for d in load_corpus(base.corpus.dir)}
     qvecs = embedder.embed_queries([c.query for c in cases])
     vectors = {c.id: qvecs[i] for i, c in enumerate(cases)}
-    translations: dict[str, tuple[str, Any]] = {}
+    # (case id, target language) -> (translation, its vector)
+    translations: dict[tuple[str, str], tuple[str, Any]] = {}
     translation_s: list[float] = []
+    targets = {"en"} | {c[ENGLISH_TO] for n in names if (c := configs[n]).get(ENGLISH_TO)}
     if any(configs[name].get(TRANSLATE) for name in names):
-        texts, translation_s = _translations(cases, args.translations, base)
+        texts, translation_s = _translations(cases, args.translations, base, sorted(targets))
         tvecs = embedder.embed_queries(list(texts.values())) if texts else []
-        translations = {cid: (t, tvecs[i]) for i, (cid, t) in enumerate(texts.items())}
+        translations = {key: (t, tvecs[i]) for i, (key, t) in enumerate(texts.items())}
     out: dict[str, Any] = {
         "bench": "crosslingual",
         "cases": str(args.cases or base.evals.retrieval_set.name),
@@ -200,11 +206,14 @@ def main() -> None:
             "max": round(max(translation_s), 3),
         }
     for name in names:
-        settings_overrides = {k: v for k, v in configs[name].items() if k != TRANSLATE}
+        settings_overrides = {k: v for k, v in configs[name].items() if k not in BENCH_KEYS}
         overrides = {"index.data_dir": args.data_dir, **settings_overrides}
         retriever = HybridRetriever(load_settings(overrides=overrides, environ={}), embedder)
         retriever.warm_up()
-        given = translations if configs[name].get(TRANSLATE) else None
+        given = None
+        if configs[name].get(TRANSLATE):
+            wanted = {"en", configs[name].get(ENGLISH_TO) or "en"}
+            given = {key: v for key, v in translations.items() if key[1] in wanted}
         out["configs"][name] = {"overrides": configs[name]} | score(
             retriever, cases, vectors, doc_texts, args.k, given
         )
@@ -218,34 +227,44 @@ def main() -> None:
 
 
 def _translations(
-    cases: list[RetrievalCase], path: Path | None, settings: Any
-) -> tuple[dict[str, str], list[float]]:
-    """English translations of the non-English queries (case id -> text), read from
-    `path` when it has them, else made with the bundled model and written there; and the
-    seconds each new one took."""
+    cases: list[RetrievalCase], path: Path | None, settings: Any, targets: list[str]
+) -> tuple[dict[tuple[str, str], str], list[float]]:
+    """Translations of the queries, (case id, target) -> text: into English for the
+    non-English queries, into each other target for the English ones. Read from `path`
+    when it has them (keyed "id" for English, "id>target" otherwise), else made with the
+    bundled model and written there; and the seconds each new one took."""
     from agent.llm.client import make_chat_model, resolve_endpoint
     from agent.query_translation import QueryTranslator, wants_translation
+
+    def key(case_id: str, target: str) -> str:
+        return case_id if target == "en" else f"{case_id}>{target}"
 
     known: dict[str, str | None] = {}
     if path is not None and path.is_file():
         known = json.loads(path.read_text(encoding="utf-8"))
-    todo = [c for c in cases if wants_translation(c.language) and c.id not in known]
+    wanted = [
+        (c, t)
+        for c in cases
+        for t in targets
+        if (t == "en") == wants_translation(c.language) and wants_translation(c.language, t)
+    ]
+    todo = [(c, t) for c, t in wanted if key(c.id, t) not in known]
     seconds: list[float] = []
     if todo:
         endpoint = resolve_endpoint(settings.llm, settings.index.data_dir)
         try:
             translator = QueryTranslator(make_chat_model(settings.llm, endpoint))
-            for c in todo:
+            for c, t in todo:
                 t0 = time.perf_counter()
-                known[c.id] = translator.translate(c.query)
+                known[key(c.id, t)] = translator.translate(c.query, t)
                 seconds.append(time.perf_counter() - t0)
-                print(f"{c.id}: {known[c.id]}", file=sys.stderr)
+                print(f"{key(c.id, t)}: {known[key(c.id, t)]}", file=sys.stderr)
         finally:
             endpoint.close()
         if path is not None:
             path.write_text(json.dumps(known, ensure_ascii=False, indent=1), encoding="utf-8")
-    wanted = {c.id for c in cases if wants_translation(c.language)}
-    return {cid: t for cid, t in known.items() if t and cid in wanted}, seconds
+    out = {(c.id, t): known[key(c.id, t)] for c, t in wanted}
+    return {k: v for k, v in out.items() if v}, seconds
 
 
 if __name__ == "__main__":

@@ -267,8 +267,9 @@ class AgentSettings(_Section):
         default=True,
         description=(
             "Before declining a draft as mostly unsupported, ask the model whether each "
-            "unsupported sentence is stated in its sources (agent/second_opinion.py). Costs "
-            "~1 s a question on 2 cores, only on the way to a decline."
+            "unsupported sentence is stated in its sources (agent/second_opinion.py). Only on "
+            "the way to a decline; on 2 cores the first question reads the sources (~5-10 s), "
+            "each later one ~1 s."
         ),
     )
     second_opinion_min_yes: float = Field(

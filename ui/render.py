@@ -94,7 +94,15 @@ def document_name(source: str) -> str:
 def sentence_html(sentence: Mapping[str, Any], turn: int) -> str:
     marks = "".join(marker(turn, n) for n in sentence.get("citations", ()))
     text = esc(sentence.get("text", ""))
+    second = sentence.get("second_opinion")
     if sentence.get("supported", True):
+        if second is not None:
+            # The citation check found no support; the model, asked apart, affirmed it.
+            title = f"Affirmed by the model's check of the sources (P(yes) {second:.2f})"
+            return (
+                f'<span class="sent second-opinion" title="{esc(title)}">{text}'
+                f'{" " + marks if marks else ""}</span>'
+            )
         return f'<span class="sent">{text}{" " + marks if marks else ""}</span>'
     return (
         f'<span class="sent unsupported" title="Not supported by the sources">{text}'

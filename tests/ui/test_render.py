@@ -175,3 +175,11 @@ def test_path_html_marks_locked_sections_and_escapes_names():
     assert 'class="m-row locked"' in html and "first master: A &lt;b&gt;" in html
     assert "1/2 mastered" in html and "width:50%" in html
     assert path_html([]) == "<p>No learning path for this corpus.</p>"
+
+
+def test_a_sentence_the_second_opinion_affirmed_says_so():
+    affirmed = {"text": "GQA groups heads.", "citations": [1], "supported": True, "second_opinion": 0.64}
+    html = render.sentence_html(affirmed, 0)
+    assert "second-opinion" in html and "P(yes) 0.64" in html
+    plain = render.sentence_html({**affirmed, "second_opinion": None}, 0)
+    assert "second-opinion" not in plain and "P(yes)" not in plain
