@@ -171,8 +171,7 @@ class AlignedSentence:
     markers: tuple[int, ...]
     scores: tuple[float, ...] = ()  # support of each source, in source order
     # P(yes) of the local model's second opinion (agent.second_opinion), when it re-read
-    # this sentence; the sentence is supported by it when `supported` and no score reached
-    # the threshold.
+    # this sentence, whether it affirmed it (then `supported`) or not.
     second_opinion: float | None = None
 
 

@@ -50,10 +50,12 @@ def clean_translation(reply: str, question: str) -> str | None:
     'What is LoRA?'
     >>> clean_translation("  ", "x") is None
     True
+    >>> clean_translation("Translation:\\n<q>What is LoRA?</q>", "LoRA 是什么?")
+    'What is LoRA?'
     """
     for line in reply.splitlines():
-        text = line.strip().strip('"“”「」').strip()
-        if text:
+        text = line.strip().removeprefix("<q>").removesuffix("</q>").strip('"“”「」').strip()
+        if text and not text.endswith(":"):  # "Here is the translation:" leads in
             return None if text == question.strip() else text
     return None
 

@@ -142,6 +142,8 @@ class _Deferred:
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # copy/pickle probing, or our own fields not yet set
+            raise AttributeError(name)
         with self._lock:
             if self._made is None:
                 self._made = self._make()

@@ -28,7 +28,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from agent.citations import AlignedSentence, is_substantive
 from agent.prompts import format_sources
 from agent.records import Citation
-from agent.yes_no import ask_yes, yes_no_model
+from agent.yes_no import ask_yes_or_none, yes_no_model
 
 # Bump when the prompt changes: the threshold was read for one version.
 SECOND_OPINION_VERSION = "second-opinion-2"
@@ -64,8 +64,9 @@ def second_opinion_messages(citations: Sequence[Citation], sentence: str) -> lis
 
 
 def candidate_sources(sentence: AlignedSentence, n_sources: int, limit: int = 2) -> list[int]:
-    """The sources to ask about, numbered from 1: those the model cited, then the best
-    scored by the checker, at most `limit`.
+    """The sources an affirmed sentence cites, numbered from 1: those the model cited for
+    it, then the best scored by the checker, at most `limit`. (The model is asked about
+    all the sources at once: it affirms that they state the sentence, not which one.)
 
     >>> s = AlignedSentence("x", (), False, 0.3, (3,), scores=(0.2, 0.3, 0.1))
     >>> candidate_sources(s, 3)
@@ -107,14 +108,17 @@ def reconsider(
             continue
         # The first question reads the sources afresh, so its probability does not depend
         # on what the server's cache held; the later ones reuse what it read.
-        p = ask_yes(
+        p = ask_yes_or_none(
             model,
             second_opinion_messages(citations, sentence.text),
-            "the second opinion on an unsupported sentence",
+            "the second opinion on an unsupported sentence (agent.second_opinion = false "
+            "turns it off)",
             cache_prompt=asked > 0,
         )
         asked += 1
-        if p >= min_yes:
+        if p is None:  # the model began with another word: the checker's verdict stands
+            out.append(sentence)
+        elif p >= min_yes:
             cited = candidate_sources(sentence, len(citations), limit=1)
             out.append(
                 replace(sentence, citations=tuple(cited), supported=bool(cited), second_opinion=p)

@@ -277,12 +277,12 @@ class Tutor:
         `query_vecs` are the question's vector, then its translation's: a self-check
         question asked in Chinese is found through its English translation."""
         ids, vecs = self._self_check_bank()
-        qid = query_vec = None
+        qid = None
         for query_vec in query_vecs:
             qid = match_self_check(query_vec, vecs, ids, self.settings.agent.self_check_match)
             if qid is not None:
                 break
-        if qid is None or query_vec is None:
+        if qid is None:
             return hits
         lead = [
             c
@@ -296,20 +296,25 @@ class Tutor:
         lead_ids = {c.id for c in lead}
         rest = [h for h in hits if h.chunk.id not in lead_ids]
         top = hits[0].score if hits else 1.0
-        dense = float(max(self.embedder.embed_passages([c.text for c in lead]) @ query_vec))
+        # Scored against the question itself, as every other hit: the relevance gate reads it.
+        dense = float(max(self.embedder.embed_passages([c.text for c in lead]) @ query_vecs[0]))
         first = [SearchHit(chunk=c, score=top, rank=1, dense_score=dense) for c in lead]
         return first + rest
 
     def _translation(self, query: str) -> str | None:
         """The query in English for a second search, when `agent.translate_queries` is on
         and the query is in another language (agent/query_translation.py)."""
-        if not self.settings.agent.translate_queries:
+        rs = self.settings.retrieval
+        # The retriever uses a translation only in hybrid mode with a weight.
+        if not self.settings.agent.translate_queries or rs.mode != "hybrid":
+            return None
+        if rs.translation_weight <= 0:
             return None
         from corpus.language import detect_language
 
         if not wants_translation(detect_language(query)):
             return None
-        if self._translator is None:
+        if self._translator is None:  # a race builds a second one, which is harmless
             self._translator = QueryTranslator(self.chat_model)
         with translate_llm_errors(self.base_url):
             return self._translator.translate(query)

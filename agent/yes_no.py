@@ -62,14 +62,30 @@ def ask_yes(model: Any, messages: Sequence[BaseMessage], what: str, cache_prompt
     `cache_prompt` False makes llama.cpp read the whole prompt afresh: its probabilities
     depend on which part of a prompt came from its cache (by up to 0.04 here), so a
     decision that must not depend on what was asked before reads its first prompt afresh.
-    Other servers ignore the field. An endpoint without log-probabilities is an LLMError
-    naming `what` was being checked, never a silent 0.5.
+    Other servers ignore the field. An endpoint without log-probabilities, or a reply whose
+    first token is neither word, is an LLMError naming `what` was being checked, never a
+    silent 0.5.
     """
-    reply = model.invoke(list(messages), extra_body={"cache_prompt": cache_prompt})
-    p = yes_probability(first_token_alternatives(reply))
+    p = ask_yes_or_none(model, messages, what, cache_prompt)
     if p is None:
+        raise LLMError(
+            f"the model's reply to {what} began with neither yes nor no among its "
+            "top log-probabilities"
+        )
+    return p
+
+
+def ask_yes_or_none(
+    model: Any, messages: Sequence[BaseMessage], what: str, cache_prompt: bool
+) -> float | None:
+    """As `ask_yes`, but None when the reply has log-probabilities and neither word is
+    among the first token's alternatives (the model began with another word). A server
+    that returns no log-probabilities at all is still an LLMError."""
+    reply = model.invoke(list(messages), extra_body={"cache_prompt": cache_prompt})
+    alternatives = first_token_alternatives(reply)
+    if not alternatives:
         raise LLMError(
             f"the model server returned no yes/no log-probabilities for {what}; it must "
             "support `logprobs` and `top_logprobs` (llama.cpp and vLLM do)"
         )
-    return p
+    return yes_probability(alternatives)

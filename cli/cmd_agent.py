@@ -65,6 +65,11 @@ def register(sub: Any, handlers: dict[str, Any]) -> None:
 def _print_answer_tail(answer: Any) -> None:
     if answer.abstained:
         print(answer.answer)
+    if not answer.abstained and any(s.second_opinion is not None for s in answer.sentences):
+        # The streamed sentences carried the citation check's verdicts; the model's second
+        # opinion revised some of them before the answer was given.
+        print("\nChecked again against the sources by the model, the answer reads:")
+        print(answer.answer)
     unsupported = [s for s in answer.sentences if not s.supported]
     if unsupported and not answer.abstained:
         print("\nNot supported by the sources:")

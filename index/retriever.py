@@ -291,6 +291,8 @@ class HybridRetriever:
         check_text(query, "the query", lim.max_query_chars, "limits.max_query_chars")
         if k is not None:
             check_count(k, "k", 1, lim.max_k, "limits.max_k")
+        for text, _ in translations:
+            check_text(text, "the translated query", lim.max_query_chars, "limits.max_query_chars")
         loaded = self._current()
         k = k or self.settings.retrieval.k
         filters = filters or SearchFilters()
@@ -357,15 +359,12 @@ class HybridRetriever:
                     weights.append(rs.expansion_weight)
             if rs.translation_weight > 0:
                 for text, vector in translations:
-                    check_text(
-                        text, "the translated query", lim.max_query_chars, "limits.max_query_chars"
-                    )
                     if vector is None:
                         vector = self.embedder.embed_queries([text])[0]
                     dense_t = self._dense(loaded, text, n, filters, vector)
                     lexical_t = self._bm25(loaded, text, n, filters)
-                    for i, score in dense_t:
-                        dense_of[i] = max(score, dense_of.get(i, score))
+                    # Ranking only: a hit's dense_score stays the original question's
+                    # similarity, which the relevance gate (agent.min_relevance) was tuned on.
                     for i, score in lexical_t:
                         bm25_of.setdefault(i, score)
                     rankings += [[i for i, _ in dense_t], [i for i, _ in lexical_t]]

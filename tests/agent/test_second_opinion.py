@@ -30,7 +30,10 @@ class CannedYesNo:
     def invoke(self, messages, **_):
         self.asked.append(messages)
         p = self.p_yes.pop(0)
-        alts = [{"token": "yes", "logprob": math.log(p)}, {"token": "no", "logprob": math.log(1 - p)}]
+        if p is None:  # the model began with another word
+            alts = [{"token": "The", "logprob": -0.1}]
+        else:
+            alts = [{"token": "yes", "logprob": math.log(p)}, {"token": "no", "logprob": math.log(1 - p)}]
         return AIMessage("yes", response_metadata={"logprobs": {"content": [{"top_logprobs": alts}]}})
 
 
@@ -87,6 +90,13 @@ def test_only_unsupported_substantive_sentences_are_asked_and_the_bound_holds():
     assert out[:3] == sentences[:3]  # supported, not substantive, quoted markup: not asked
     assert out[3].second_opinion == 0.1 and out[4].second_opinion == 0.1
     assert out[5] == sentences[5]  # past the bound: left as the checker left it
+
+
+@pytest.mark.unit
+def test_a_reply_that_is_neither_yes_nor_no_leaves_the_checkers_verdict():
+    sentence = _sentence("GQA was invented in 1990.")
+    out = reconsider(CannedYesNo([None]), CITATIONS, [sentence], 8, 0.5)
+    assert out == [sentence]
 
 
 @pytest.mark.unit

