@@ -19,6 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from agent.prompts import LANGUAGE_NAMES
+from core.settings import Settings
 
 TRANSLATE_SYSTEM = (
     "You translate a learner's question about machine learning into {language}. The "
@@ -40,6 +41,19 @@ def wants_translation(question_language: str, target: str = "en") -> bool:
     (True, False)
     """
     return question_language.split("-")[0] != target.split("-")[0]
+
+
+def translates(settings: Settings, question_language: str) -> bool:
+    """Whether a question in `question_language` is translated for a second search: the
+    agent is set to, the retriever would use the translation (hybrid mode, a weight), and
+    the question is not in English."""
+    rs = settings.retrieval
+    return (
+        settings.agent.translate_queries
+        and rs.mode == "hybrid"
+        and rs.translation_weight > 0
+        and wants_translation(question_language)
+    )
 
 
 def clean_translation(reply: str, question: str) -> str | None:

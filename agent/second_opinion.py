@@ -30,9 +30,6 @@ from agent.prompts import format_sources
 from agent.records import Citation
 from agent.yes_no import ask_yes_or_none, yes_no_model
 
-# Bump when the prompt changes: the threshold was read for one version.
-SECOND_OPINION_VERSION = "second-opinion-2"
-
 SECOND_OPINION_SYSTEM = (
     "You check whether a sentence is stated in the given sources. The sentence may use "
     "other words or another language than the sources. Reply yes only if the sources "
@@ -72,12 +69,9 @@ def candidate_sources(sentence: AlignedSentence, n_sources: int, limit: int = 2)
     >>> candidate_sources(s, 3)
     [3, 2]
     """
-    out = [m for m in sentence.markers if 1 <= m <= n_sources]
     ranked = sorted(range(len(sentence.scores)), key=lambda j: -sentence.scores[j])
-    for j in ranked:
-        if j + 1 not in out and j + 1 <= n_sources:
-            out.append(j + 1)
-    return list(dict.fromkeys(out))[:limit]
+    ordered = [*sentence.markers, *(j + 1 for j in ranked)]
+    return list(dict.fromkeys(n for n in ordered if 1 <= n <= n_sources))[:limit]
 
 
 def needs_second_opinion(sentence: AlignedSentence) -> bool:

@@ -32,7 +32,7 @@ from agent.citations import (
 from agent.context import best_window, prompt_text
 from agent.limits import check_question
 from agent.llm.client import translate_llm_errors
-from agent.query_translation import QueryTranslator, wants_translation
+from agent.query_translation import QueryTranslator, translates
 from agent.records import AnswerSentence, Citation, Reading, Timings, TutorAnswer
 from agent.second_opinion import reconsider
 from core.errors import ConfigError, CorpusError, LLMResponseError
@@ -304,15 +304,9 @@ class Tutor:
     def _translation(self, query: str) -> str | None:
         """The query in English for a second search, when `agent.translate_queries` is on
         and the query is in another language (agent/query_translation.py)."""
-        rs = self.settings.retrieval
-        # The retriever uses a translation only in hybrid mode with a weight.
-        if not self.settings.agent.translate_queries or rs.mode != "hybrid":
-            return None
-        if rs.translation_weight <= 0:
-            return None
         from corpus.language import detect_language
 
-        if not wants_translation(detect_language(query)):
+        if not translates(self.settings, detect_language(query)):
             return None
         if self._translator is None:  # a race builds a second one, which is harmless
             self._translator = QueryTranslator(self.chat_model)

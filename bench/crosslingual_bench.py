@@ -122,10 +122,10 @@ def score(
     vectors: dict[str, Any],
     doc_texts: dict[str, str],
     k: int,
-    translations: dict[tuple[str, str], tuple[str, Any]] | None = None,
+    translations: dict[str, list[tuple[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     def run_fn(case: RetrievalCase) -> list[tuple[str, int, int]]:
-        extra = [v for (cid, _), v in (translations or {}).items() if cid == case.id]
+        extra = (translations or {}).get(case.id, [])
         hits = retriever.search(
             case.query, k=k, query_vector=vectors[case.id], translations=extra
         )
@@ -210,10 +210,12 @@ def main() -> None:
         overrides = {"index.data_dir": args.data_dir, **settings_overrides}
         retriever = HybridRetriever(load_settings(overrides=overrides, environ={}), embedder)
         retriever.warm_up()
-        given = None
+        given: dict[str, list[tuple[str, Any]]] = {}
         if configs[name].get(TRANSLATE):
             wanted = {"en", configs[name].get(ENGLISH_TO) or "en"}
-            given = {key: v for key, v in translations.items() if key[1] in wanted}
+            for (case_id, target), v in translations.items():
+                if target in wanted:
+                    given.setdefault(case_id, []).append(v)
         out["configs"][name] = {"overrides": configs[name]} | score(
             retriever, cases, vectors, doc_texts, args.k, given
         )

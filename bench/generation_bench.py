@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent import prompts  # noqa: E402
-from agent.query_translation import QueryTranslator, wants_translation  # noqa: E402
+from agent.query_translation import QueryTranslator, translates  # noqa: E402
 from agent.runtime import Runtime  # noqa: E402
 from agent.tutor import select_context  # noqa: E402
 from core.settings import load_settings  # noqa: E402
@@ -115,9 +115,11 @@ def main() -> None:
         for _ in range(args.repeat):
             for q in QUESTIONS + (NON_ENGLISH if args.non_english else []):
                 # Its own translator: the tutor's cache must not hand it the translation.
-                translation = QueryTranslator(rt.chat_model()).translate(q) if (
-                    settings.agent.translate_queries and wants_translation(detect_language(q))
-                ) else None
+                translation = (
+                    QueryTranslator(rt.chat_model()).translate(q)
+                    if translates(settings, detect_language(q))
+                    else None
+                )
                 hits = rt.retriever.search(
                     q, translations=[(translation, None)] if translation else ()
                 )

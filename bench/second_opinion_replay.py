@@ -30,10 +30,11 @@ sys.path.insert(0, str(ROOT))
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage  # noqa: E402
 
 from agent import prompts  # noqa: E402
-from agent.citations import is_substantive  # noqa: E402
+from agent.citations import AlignedSentence, supported_ratio  # noqa: E402
 from agent.llm.client import make_chat_model, resolve_endpoint  # noqa: E402
 from agent.records import Citation  # noqa: E402
 from agent.second_opinion import second_opinion_messages  # noqa: E402
+from agent.tutor import decide_abstention  # noqa: E402
 from agent.yes_no import ask_yes, yes_no_model  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from evals.runner import read_records  # noqa: E402
@@ -62,19 +63,20 @@ def _in_conversation(record: dict[str, Any], cites: list[Citation], sentence: st
     ]  # fmt: skip
 
 
-def decide(record: dict[str, Any], p_yes: dict[str, float], threshold: float) -> bool:
+def decide(record: dict[str, Any], p_yes: dict[str, float], threshold: float, settings: Any) -> bool:
     """Whether the item is answered when every rejected sentence with P(yes) >= threshold
-    counts as supported (the share rule of `agent.tutor.decide_abstention`, 0.5)."""
-    subst = [s for s in record["checked_sentences"] if is_substantive(s["text"])]
-    if not subst:
-        return True
-    ok = sum(
-        (p_yes.get(s["text"], 0.0) >= threshold)
-        if s["second_opinion"] is not None
-        else s["supported"]
-        for s in subst
-    )
-    return ok / len(subst) >= 0.5
+    counts as supported, by the tutor's own share rule (`agent.tutor.decide_abstention`)."""
+    sentences = [
+        AlignedSentence(
+            s["text"], (), (p_yes.get(s["text"], 0.0) >= threshold)
+            if s["second_opinion"] is not None else s["supported"], 0.0, (),
+        )
+        for s in record["checked_sentences"]
+    ]  # fmt: skip
+    a = settings.agent
+    return not decide_abstention(
+        1.0, a.min_relevance, supported_ratio(sentences), a.min_supported_ratio
+    ).abstain
 
 
 def main() -> None:
@@ -114,11 +116,12 @@ def main() -> None:
             str(t): {
                 "answerable": sum(r["answerable"] for r in records),
                 "answerable_answered": sum(
-                    r["answerable"] and decide(r, per_item[r["id"]], t) for r in records
+                    r["answerable"] and decide(r, per_item[r["id"]], t, settings) for r in records
                 ),
                 "unanswerable": sum(not r["answerable"] for r in records),
                 "unanswerable_declined": sum(
-                    not r["answerable"] and not decide(r, per_item[r["id"]], t) for r in records
+                    not r["answerable"] and not decide(r, per_item[r["id"]], t, settings)
+                    for r in records
                 ),
             }
             for t in THRESHOLDS
